@@ -21,6 +21,11 @@ variable "package_path" {
 variable "package_hash" {
   description = "base64 SHA-256 of the zip, so code changes trigger an update."
   type        = string
+
+  validation {
+    condition     = can(base64decode(var.package_hash))
+    error_message = "package_hash must be base64 (archive_file's output_base64sha256)."
+  }
 }
 
 variable "runtime" {
@@ -130,6 +135,11 @@ variable "glue_catalog_id" {
 variable "glue_database_name" {
   description = "Glue database the function registers partitions in (env GLUE_DATABASE)."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9_]{1,255}$", var.glue_database_name))
+    error_message = "glue_database_name must be lowercase letters, digits and underscores."
+  }
 }
 
 variable "glue_table_names" {
@@ -145,10 +155,20 @@ variable "glue_table_names" {
 variable "region" {
   description = "Region of the Glue catalog, for ARNs."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must look like an AWS region code."
+  }
 }
 
 variable "partition" {
   description = "AWS partition for ARNs."
   type        = string
   default     = "aws"
+
+  validation {
+    condition     = contains(["aws", "aws-cn", "aws-us-gov"], var.partition)
+    error_message = "partition must be aws, aws-cn or aws-us-gov."
+  }
 }

@@ -42,6 +42,11 @@ variable "notification_suffix" {
   description = "Only keys ending with this suffix are announced; empty string for all keys."
   type        = string
   default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{0,32}$", var.notification_suffix))
+    error_message = "notification_suffix must be at most 32 chars of [A-Za-z0-9._-]."
+  }
 }
 
 variable "noncurrent_version_expiration_days" {
