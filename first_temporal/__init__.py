@@ -1,0 +1,1 @@
+"""first_temporal: a batch ETL for a simulated truck/SUV dealership, orchestrated by Temporal."""

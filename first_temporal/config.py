@@ -1,0 +1,66 @@
+"""What identifies a pipeline, and the settings every process reads from the environment."""
+
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from first_temporal.activities.source import Rates
+from first_temporal.storage.base import Storage
+
+DEFAULT_SEED = 42
+DEFAULT_TASK_QUEUE = "first-temporal"
+DEFAULT_DATA_DIR = "data"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The workflow input that says which tables to work on and how the source behaves.
+
+    One worker serves any number of pipelines: nothing here is fixed at worker start.
+    """
+
+    location: str  # absolute data directory, or s3://bucket/prefix
+    seed: int = DEFAULT_SEED
+    rates: Rates = field(default_factory=Rates)
+
+    @property
+    def pipeline_id(self) -> str:
+        """Stable, readable and collision-free across data dirs on one server."""
+        digest = hashlib.sha256(self.location.encode()).hexdigest()[:8]
+        name = re.sub(r"[^A-Za-z0-9]+", "-", self.location.rstrip("/").rsplit("/", 1)[-1])
+        return f"etl-{name.strip('-') or 'root'}-{digest}"
+
+    def batch_workflow_id(self, batch_number: int) -> str:
+        return f"{self.pipeline_id}-batch-{batch_number:06d}"
+
+
+def resolve_location(value: str | None) -> str:
+    """A plain path becomes absolute (so every worker agrees on it); s3:// stays as is."""
+    raw = value or os.environ.get("ETL_STORAGE") or os.environ.get("ETL_DATA_DIR") or DEFAULT_DATA_DIR
+    if raw.startswith("s3://"):
+        return raw.rstrip("/")
+    return str(Path(raw).expanduser().absolute())
+
+
+def resolve_seed(value: int | None) -> int:
+    if value is not None:
+        return value
+    env = os.environ.get("ETL_SEED")
+    return int(env) if env else DEFAULT_SEED
+
+
+def task_queue() -> str:
+    return os.environ.get("ETL_TASK_QUEUE", DEFAULT_TASK_QUEUE)
+
+
+def open_storage(location: str) -> Storage:
+    if location.startswith("s3://"):
+        from first_temporal.storage.s3 import S3Storage
+
+        return S3Storage(location)
+    from first_temporal.storage.local import LocalStorage
+
+    return LocalStorage(location)

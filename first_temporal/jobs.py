@@ -1,0 +1,111 @@
+"""The dataclasses that cross Temporal: one input per workflow and activity.
+
+Only small values travel: the checkpoint, a day's rows, counts. Fields may be added
+(with defaults) without breaking running workflows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from first_temporal.activities.source import Customer, Delivery, Dispute, Purchase
+from first_temporal.checkpoint import Checkpoint
+from first_temporal.config import Pipeline
+
+
+@dataclass(frozen=True)
+class PipelineRef:
+    pipeline: Pipeline
+
+
+@dataclass(frozen=True)
+class ExtractJob:
+    pipeline: Pipeline
+    checkpoint: Checkpoint
+    purchases: int | None = None  # override the day's volume
+
+
+@dataclass(frozen=True)
+class Extracted:
+    batch_date: str
+    purchases: list[Purchase]
+
+
+@dataclass(frozen=True)
+class CustomersJob:
+    purchases: list[Purchase]
+
+
+@dataclass(frozen=True)
+class LifecycleJob:
+    pipeline: Pipeline
+    checkpoint: Checkpoint
+    batch_date: str
+    purchases: list[Purchase]
+
+
+@dataclass(frozen=True)
+class LifecycleEvents:
+    deliveries: list[Delivery]
+    disputes: list[Dispute]
+    window_offset: int
+
+
+@dataclass(frozen=True)
+class LoadJob:
+    pipeline: Pipeline
+    checkpoint: Checkpoint
+    batch_date: str
+    purchases: list[Purchase]
+    customers: list[Customer]
+    disputes: list[Dispute]
+    deliveries: list[Delivery]
+    window_offset: int
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    batch_number: int
+    batch_date: str
+    purchases: int
+    new_customers: int
+    repeat_purchases: int
+    disputes: int
+    deliveries: int
+    committed: bool  # False: an earlier attempt or another run had already committed it
+    elapsed_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    pipeline: Pipeline
+    checkpoint: Checkpoint
+    purchases: int | None = None
+
+
+@dataclass(frozen=True)
+class RunJob:
+    pipeline: Pipeline
+    runs: int
+    purchases: int | None = None
+    done_before: int = 0  # batches finished by earlier runs of this chain (continue-as-new)
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    done: int
+    total: int
+    stage: str
+    summaries: list[BatchSummary] = field(default_factory=list)
+    first_index: int = 0  # index (0-based, in the whole run) of summaries[0]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    batches: int
+    last: BatchSummary | None
+
+
+@dataclass(frozen=True)
+class WaitJob:
+    workflow_id: str

@@ -1,0 +1,114 @@
+"""The starter: asks the worker(s) for the next N batches and reports each as it lands.
+
+Exit codes: 0 success; 1 a batch failed (bad input or a bug: the message says which);
+2 usage; 3 Temporal unreachable or the connection was lost; 4 no worker polling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
+
+from first_temporal.activities.source import Rates
+from first_temporal.client import UserError, connect, require_worker
+from first_temporal.config import Pipeline, resolve_location, resolve_seed, task_queue
+from first_temporal.jobs import BatchSummary, RunJob, RunProgress, RunResult
+from first_temporal.workflow import EtlRunWorkflow
+
+POLL_SECONDS = 0.25
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the next batch(es) of the dealership ETL.")
+    parser.add_argument("--runs", type=int, default=1, help="number of batches to run (default 1)")
+    parser.add_argument("--data-dir", help="tables' directory (default: $ETL_DATA_DIR or ./data)")
+    parser.add_argument("--seed", type=int, help="source seed (default: $ETL_SEED or 42)")
+    parser.add_argument("--purchases", type=int, help="override the day's number of purchases")
+    parser.add_argument("--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if args.purchases is not None and args.purchases < 1:
+        parser.error("--purchases must be at least 1")
+    return args
+
+
+def summary_line(s: BatchSummary) -> str:
+    return (
+        f"batch {s.batch_number:>5}  {s.batch_date}  purchases={s.purchases}"
+        f" new_customers={s.new_customers} repeat={s.repeat_purchases}"
+        f" disputes={s.disputes} deliveries={s.deliveries}  {s.elapsed_seconds:.2f}s"
+    )
+
+
+async def follow(handle: WorkflowHandle[EtlRunWorkflow, RunResult], total: int) -> RunResult:
+    """Print each batch as it commits (from the run's progress query) until the run ends."""
+    printed = 0
+    result_task = asyncio.ensure_future(handle.result())
+    while True:
+        done, _ = await asyncio.wait({result_task}, timeout=POLL_SECONDS)
+        try:
+            progress: RunProgress = await handle.query(EtlRunWorkflow.progress, printed)
+        except RPCError:
+            progress = RunProgress(done=printed, total=total, stage="")
+        for summary in progress.summaries:
+            print(summary_line(summary), flush=True)
+        printed = max(printed, progress.first_index + len(progress.summaries))
+        if done:
+            return result_task.result()
+
+
+def root_message(exc: BaseException) -> str:
+    """The innermost cause's message: the one line that says what is wrong."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+async def run(args: argparse.Namespace) -> int:
+    pipeline = Pipeline(location=resolve_location(args.data_dir), seed=resolve_seed(args.seed),
+                        rates=Rates())
+    queue = args.task_queue or task_queue()
+    client: Client = await connect()
+    await require_worker(client, queue)
+    started = time.monotonic()
+    try:
+        handle = await client.start_workflow(
+            EtlRunWorkflow.run,
+            RunJob(pipeline, args.runs, args.purchases),
+            id=f"{pipeline.pipeline_id}-run-{uuid.uuid4().hex[:12]}",
+            task_queue=queue,
+        )
+        result = await follow(handle, args.runs)
+    except WorkflowFailureError as exc:
+        raise UserError(f"batch failed: {root_message(exc)}") from None
+    except RPCError as exc:
+        raise UserError(
+            f"lost the connection to Temporal ({exc.message}) — the run goes on if a worker is"
+            " up; re-run the starter to continue or check `temporal workflow list`",
+            exit_code=3,
+        ) from None
+    print(
+        f"done: {result.batches} batch(es) in {time.monotonic() - started:.1f}s; tables in"
+        f" {pipeline.location}",
+        flush=True,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return asyncio.run(run(args))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: the run continues on the worker", file=sys.stderr)
+        return 130

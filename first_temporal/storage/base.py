@@ -1,0 +1,73 @@
+"""The one small interface every storage backend (local CSV, S3) implements."""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from first_temporal import schema
+from first_temporal.activities.lifecycle import OpenPurchase
+from first_temporal.checkpoint import Checkpoint
+
+
+@dataclass(frozen=True)
+class BatchPayload:
+    """Encoded rows of one batch, per table, plus what the checkpoint advances to."""
+
+    batch_number: int
+    batch_date: str
+    last_customer_id: int
+    last_transaction_id: int
+    window_offset: int
+    data: dict[str, bytes]
+    rows: dict[str, int]
+
+
+class Storage(Protocol):
+    """Where the tables live. Implementations keep the exactly-once load protocol."""
+
+    location: str
+
+    def read_checkpoint(self, seed: int) -> Checkpoint:
+        """The committed checkpoint (Checkpoint.initial for a new pipeline), verified
+        against the tables. Never writes. Raises BadInput."""
+        ...
+
+    def read_window(self, checkpoint: Checkpoint, since: date) -> tuple[list[OpenPurchase], int]:
+        """Committed purchases with purchase_date >= since, and the window's new offset."""
+        ...
+
+    def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
+        """Append the batch and advance the checkpoint, exactly once.
+
+        Returns the committed checkpoint and whether this call wrote it (False when an
+        earlier attempt already committed the batch). Raises StaleBatch when the
+        checkpoint has moved past `expected` to a different batch.
+        """
+        ...
+
+
+def encode_rows(rows: list[Any]) -> bytes:
+    """CSV lines for dataclass rows. Values never contain commas, quotes or newlines."""
+    if not rows:
+        return b""
+    return ("\n".join(",".join(str(v) for v in astuple(r)) for r in rows) + "\n").encode()
+
+
+def key_column(table: str) -> int:
+    """Index of the column that identifies the last row of a table."""
+    return schema.COLUMNS[table].index(
+        "customer_id" if table == schema.CUSTOMER else "transaction_id"
+    )
+
+
+def open_purchase(fields: list[str]) -> OpenPurchase:
+    return OpenPurchase(
+        customer_id=int(fields[0]),
+        transaction_id=int(fields[5]),
+        product_id=int(fields[6]),
+        purchase_date=date.fromisoformat(fields[7]),
+        delivery_date=date.fromisoformat(fields[8]),
+        refund_till=date.fromisoformat(fields[9]),
+    )

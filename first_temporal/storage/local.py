@@ -1,0 +1,292 @@
+"""Local CSV tables with an append-then-checkpoint commit protocol.
+
+Commit of batch N (under an exclusive lock file):
+  1. re-read and verify the checkpoint; if it already records batch N, stop (no-op);
+  2. on a new pipeline, create each table with its header (temp file + rename) and
+     write checkpoint 0, so a crash can never leave rows without a checkpoint;
+  3. per table: cut anything past the committed length (a crash leftover), append
+     the batch's rows, fsync;
+  4. write the new checkpoint: temp file, fsync, rename, fsync the directory.
+A crash before step 4 leaves bytes past the committed ends, which the next attempt
+cuts off; a crash after it leaves batch N committed, which the next attempt sees.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from first_temporal import schema
+from first_temporal.activities.lifecycle import OpenPurchase
+from first_temporal.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.errors import BadInput, StaleBatch
+from first_temporal.storage.base import BatchPayload, key_column, open_purchase
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".etl.lock"
+LOCK_WAIT_SECONDS = 30.0
+TAIL_PROBE = 4096
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see the old or the new file, whole."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage:
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.root = Path(data_dir).absolute()
+        self.location = str(self.root)
+
+    def path(self, table: str) -> Path:
+        return self.root / f"{table}.csv"
+
+    # -- reading -------------------------------------------------------------------
+
+    def read_checkpoint(self, seed: int) -> Checkpoint:
+        if self.root.exists() and not self.root.is_dir():
+            raise BadInput(
+                f"{self.root}: the data directory is a file — set ETL_DATA_DIR or --data-dir"
+                " to a directory"
+            )
+        cp_path = self.root / schema.CHECKPOINT_FILE
+        raw = cp_path.read_bytes() if cp_path.is_file() else b""
+        if not raw:
+            self._check_no_rows_without_checkpoint(cp_path.exists())
+            return Checkpoint.initial(seed)
+        cp = parse_checkpoint(raw)
+        if cp.seed != seed:
+            raise BadInput(
+                f"{schema.CHECKPOINT_FILE}: these tables were built with seed {cp.seed}, not {seed}"
+                f" — run with --seed {cp.seed} or use another data directory"
+            )
+        for table in schema.BATCH_TABLES:
+            self._verify_table(table, cp)
+        if cp.batch_number > 0:
+            self._verify_header(schema.PRODUCT, required=True)
+        return cp
+
+    def _check_no_rows_without_checkpoint(self, exists: bool) -> None:
+        state = "empty" if exists else "missing"
+        for table in (*schema.BATCH_TABLES, schema.PRODUCT):
+            path = self.path(table)
+            if not path.is_file():
+                continue
+            self._verify_header(table, required=False)
+            if table != schema.PRODUCT and path.stat().st_size > len(schema.header_line(table)):
+                raise BadInput(
+                    f"{schema.CHECKPOINT_FILE}: {state} while {path.name} holds rows — restore the"
+                    " checkpoint from a backup, or move the tables away to start over"
+                )
+
+    def _verify_header(self, table: str, required: bool) -> None:
+        path = self.path(table)
+        if not path.is_file():
+            if required:
+                raise BadInput(f"{path.name}: missing — the tables are incomplete")
+            return
+        expected = schema.header_line(table)
+        with open(path, "rb") as fh:
+            head = fh.read(len(expected) + 200)
+        first = head.split(b"\n", 1)[0]
+        if head[: len(expected)] == expected:
+            return
+        try:
+            found = first.decode("utf-8").split(",")
+        except UnicodeDecodeError:
+            raise BadInput(f"{path.name} line 1: not UTF-8 text — the file is corrupt") from None
+        columns = schema.COLUMNS[table]
+        for i, name in enumerate(columns):
+            if i >= len(found) or found[i] != name:
+                got = found[i] if i < len(found) else "nothing"
+                hint = " (no header row?)" if found and found[0][:1].isdigit() else ""
+                raise BadInput(
+                    f"{path.name} line 1 column {i + 1}: expected column {name!r}, found {got!r}"
+                    f"{hint}"
+                )
+        raise BadInput(f"{path.name} line 1: header has unexpected extra columns")
+
+    def _verify_table(self, table: str, cp: Checkpoint) -> None:
+        path = self.path(table)
+        rows, end = cp.rows[table], cp.ends[table]
+        if not path.is_file():
+            if rows > 0:
+                raise BadInput(
+                    f"{path.name}: missing while {schema.CHECKPOINT_FILE} says it holds {rows} rows"
+                    " — restore it from a backup"
+                )
+            return
+        self._verify_header(table, required=True)
+        size = path.stat().st_size
+        if size < end:
+            raise BadInput(
+                f"{path.name}: holds {size} bytes but {schema.CHECKPOINT_FILE} says {end} are"
+                f" committed ({rows} rows) — data was lost; restore it from a backup"
+            )
+        if rows == 0:
+            return
+        with open(path, "rb") as fh:
+            start = max(len(schema.header_line(table)), end - TAIL_PROBE)
+            fh.seek(start)
+            tail = fh.read(end - start)
+        if not tail.endswith(b"\n"):
+            raise BadInput(
+                f"{path.name}: the committed data does not end at a line boundary (byte {end})"
+                " — the table or the checkpoint was edited; restore from a backup"
+            )
+        last = tail[:-1].rsplit(b"\n", 1)[-1].decode("utf-8", "replace").split(",")
+        self._verify_last_row(table, cp, last)
+
+    def _verify_last_row(self, table: str, cp: Checkpoint, last: list[str]) -> None:
+        name = self.path(table).name
+        expected: dict[int, str] = {}
+        if table == schema.PURCHASE:
+            expected = {5: str(cp.last_transaction_id), 7: cp.previous_date}
+        elif table == schema.CUSTOMER:
+            expected = {0: str(cp.last_customer_id)}
+        columns = schema.COLUMNS[table]
+        if len(last) != len(columns):
+            raise BadInput(
+                f"{name} line {cp.rows[table] + 1}: expected {len(columns)} fields, found"
+                f" {len(last)} — the table and {schema.CHECKPOINT_FILE} disagree"
+            )
+        for index, value in expected.items():
+            if last[index] != value:
+                raise BadInput(
+                    f"{name} line {cp.rows[table] + 1} column {index + 1} ({columns[index]}):"
+                    f" found {last[index]!r}, but {schema.CHECKPOINT_FILE} says {value!r}"
+                    " — the checkpoint claims data the table does not hold"
+                )
+        key = key_column(table)
+        if not last[key].isdigit():
+            raise BadInput(
+                f"{name} line {cp.rows[table] + 1} column {key + 1} ({columns[key]}):"
+                f" {last[key]!r} is not an integer"
+            )
+
+    def read_window(self, checkpoint: Checkpoint, since: date) -> tuple[list[OpenPurchase], int]:
+        start, end = checkpoint.window_offset, checkpoint.ends[schema.PURCHASE]
+        if end <= start:
+            return [], end
+        with open(self.path(schema.PURCHASE), "rb") as fh:
+            fh.seek(start)
+            blob = fh.read(end - start)
+        window: list[OpenPurchase] = []
+        new_offset = end
+        position = start
+        since_iso = since.isoformat()
+        for line in blob.split(b"\n")[:-1]:
+            fields = line.decode().split(",")
+            if fields[7] >= since_iso:
+                if new_offset == end:
+                    new_offset = position
+                window.append(open_purchase(fields))
+            position += len(line) + 1
+        return window, new_offset
+
+    # -- writing -------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Guards against a second pipeline (another server or namespace) on the same files."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_FILE, "a+b") as fh:
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{self.root}: locked by another writer") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
+        with self.lock():
+            current = self.read_checkpoint(expected.seed)
+            if current.batch_number >= payload.batch_number:
+                if (
+                    current.batch_number == payload.batch_number
+                    and current.previous_date == payload.batch_date
+                    and current.last_transaction_id == payload.last_transaction_id
+                ):
+                    return current, False
+                raise StaleBatch(
+                    f"batch {payload.batch_number} ({payload.batch_date}) conflicts with the"
+                    f" committed batch {current.batch_number} ({current.previous_date})"
+                )
+            if current != expected:
+                raise StaleBatch(
+                    f"batch {payload.batch_number} was computed from batch"
+                    f" {expected.batch_number}, but batch {current.batch_number} is committed"
+                )
+            if current.batch_number == 0:
+                self._initialise(current)
+            ends: dict[str, int] = {}
+            for table in schema.BATCH_TABLES:
+                ends[table] = self._append(table, current.ends[table], payload.data[table])
+            committed = current.advanced(
+                previous_date=payload.batch_date,
+                last_customer_id=payload.last_customer_id,
+                last_transaction_id=payload.last_transaction_id,
+                batch_number=payload.batch_number,
+                window_offset=payload.window_offset,
+                rows={t: current.rows[t] + payload.rows[t] for t in schema.BATCH_TABLES},
+                ends=ends,
+            )
+            atomic_write(self.root / schema.CHECKPOINT_FILE, committed.to_csv())
+            return committed, True
+
+    def _initialise(self, initial: Checkpoint) -> None:
+        """Headers and checkpoint 0 before any row, so rows never exist without a checkpoint."""
+        for table in schema.BATCH_TABLES:
+            path = self.path(table)
+            if not path.is_file() or path.stat().st_size == 0:
+                atomic_write(path, schema.header_line(table))
+        if not self.path(schema.PRODUCT).is_file():
+            atomic_write(self.path(schema.PRODUCT), schema.catalogue_bytes())
+        atomic_write(self.root / schema.CHECKPOINT_FILE, initial.to_csv())
+
+    def _append(self, table: str, committed_end: int, data: bytes) -> int:
+        path = self.path(table)
+        if not path.is_file():
+            atomic_write(path, schema.header_line(table))
+        with open(path, "r+b") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size > committed_end:
+                log.warning(
+                    "%s: cut %d bytes past the committed end (leftover of an interrupted load)",
+                    path,
+                    size - committed_end,
+                )
+                fh.truncate(committed_end)
+            fh.seek(committed_end)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return committed_end + len(data)
