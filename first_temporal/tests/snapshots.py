@@ -1,0 +1,23 @@
+"""Byte snapshots of a data dir, for "nothing changed" and "identical to a clean run" checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TABLE_FILES = ("placeholder.csv", "purchase.csv", "customer.csv", "dispute.csv", "delivery.csv",
+               "product.csv")
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file's bytes (the lock file excepted: it is empty and carries no data)."""
+    if not directory.is_dir():
+        return {}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.name != ".etl.lock"
+    }
+
+
+def tables(directory: Path) -> dict[str, bytes]:
+    return {name: (directory / name).read_bytes() for name in TABLE_FILES}

@@ -1,0 +1,97 @@
+"""End to end on the local dev server: real worker and starter processes, real exit codes."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from first_temporal.tests.processes import WorkerProcess, free_port, starter
+
+
+@pytest.fixture
+def address(dev_env: WorkflowEnvironment) -> str:
+    return dev_env.client.service_client.config.target_host
+
+
+@pytest.fixture
+def worker(address: str, task_queue: str, tmp_path: Path) -> Iterator[WorkerProcess]:
+    proc = WorkerProcess(address, task_queue, tmp_path / "worker.log")
+    yield proc
+    proc.stop()
+
+
+def column(directory: Path, table: str, name: str) -> list[str]:
+    with open(directory / f"{table}.csv", newline="") as fh:
+        return [row[name] for row in csv.DictReader(fh)]
+
+
+def test_starter_runs_batches_and_prints_one_line_each(
+    address: str, worker: WorkerProcess, task_queue: str, data_dir: Path
+):
+    first = starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir))
+    assert first.returncode == 0, first.stderr
+    more = starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir), "--runs", "5")
+    assert more.returncode == 0, more.stderr
+    lines = more.stdout.strip().splitlines()
+    assert [line.split()[1] for line in lines[:5]] == ["2", "3", "4", "5", "6"]
+    assert "purchases=" in lines[0] and "disputes=" in lines[0]
+    assert lines[-1].startswith("done: 5 batch(es)")
+    txns = [int(t) for t in column(data_dir, "purchase", "transaction_id")]
+    customers = [int(c) for c in column(data_dir, "customer", "customer_id")]
+    assert txns == list(range(1, len(txns) + 1))
+    assert customers == list(range(100000, 100000 + len(customers)))
+    for table in ("placeholder", "purchase", "customer", "dispute", "delivery", "product"):
+        assert (data_dir / f"{table}.csv").is_file()
+    assert column(data_dir, "placeholder", "batch_number") == ["6"]
+
+
+def test_environment_variables_choose_data_dir_and_seed(
+    address: str, worker: WorkerProcess, task_queue: str, tmp_path: Path
+):
+    a, b = tmp_path / "a", tmp_path / "b"
+    ra = starter(address, "--task-queue", task_queue, ETL_DATA_DIR=str(a), ETL_SEED="9")
+    rb = starter(address, "--task-queue", task_queue, "--data-dir", str(b), "--seed", "9")
+    assert ra.returncode == rb.returncode == 0
+    assert (a / "purchase.csv").read_bytes() == (b / "purchase.csv").read_bytes()
+
+
+def test_bad_input_exits_non_zero_with_one_line_and_no_traceback(
+    address: str, worker: WorkerProcess, task_queue: str, data_dir: Path
+):
+    assert starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir)).returncode == 0
+    (data_dir / "purchase.csv").write_bytes(b"nonsense\n")
+    result = starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "purchase.csv line 1 column 1" in result.stderr
+
+
+def test_no_worker_is_reported_within_ten_seconds(address: str, data_dir: Path):
+    began = time.monotonic()
+    result = starter(address, "--task-queue", "nobody-polls-this", "--data-dir", str(data_dir))
+    assert result.returncode == 4
+    assert time.monotonic() - began < 15
+    assert "no worker is polling task queue 'nobody-polls-this'" in result.stderr
+    assert "python worker.py" in result.stderr
+    assert not data_dir.exists()
+
+
+def test_unreachable_temporal_is_reported_within_ten_seconds(data_dir: Path):
+    began = time.monotonic()
+    address = f"127.0.0.1:{free_port()}"
+    result = starter(address, "--data-dir", str(data_dir))
+    assert result.returncode == 3
+    assert time.monotonic() - began < 15
+    assert f"Temporal is not reachable at {address}" in result.stderr
+    assert "./build.sh" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_worker_stops_cleanly_on_sigterm(address: str, task_queue: str, tmp_path: Path):
+    proc = WorkerProcess(address, task_queue, tmp_path / "w.log")
+    assert proc.stop() == 0
+    assert b"worker stopped" in (tmp_path / "w.log").read_bytes()
