@@ -1,0 +1,217 @@
+"""Turning new committed CSV bytes into mart rows, inside the caller's transaction.
+
+Each step touches only the new rows plus, for disputes and deliveries, the fact rows
+of the transactions they name; those are found by a transaction_id range, which
+DuckDB's zone maps prune to a few row groups (facts are appended in id order), so a
+batch costs the same on day 10 and day 10,000.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from first_temporal import schema
+from first_temporal.errors import BadInput
+from first_temporal.mart.db import one
+from first_temporal.mart.ddl import CUSTOMER_KEY_BASE, DISPUTE_TYPES
+
+CHUNK_BYTES = 16 << 20
+STAGE = "mart_new_rows"
+
+_STR, _INT, _DATE = pl.Utf8, pl.Int64, pl.Date
+POLARS_SCHEMA: dict[str, dict[str, type[pl.DataType]]] = {
+    schema.PURCHASE: {
+        "customer_id": _INT, "first_name": _STR, "last_name": _STR, "email_address": _STR,
+        "checkout_type": _STR, "transaction_id": _INT, "product_id": _INT,
+        "purchase_date": _DATE, "delivery_date": _DATE, "refund_till": _DATE, "delivered": _STR,
+    },
+    schema.CUSTOMER: {
+        "customer_id": _INT, "first_name": _STR, "last_name": _STR, "email_address": _STR,
+        "first_purchase_date": _DATE,
+    },
+    schema.DISPUTE: {
+        "customer_id": _INT, "transaction_id": _INT, "product_id": _INT,
+        "dispute_type": _STR, "dispute_date": _DATE,
+    },
+    schema.DELIVERY: {"transaction_id": _INT, "status": _STR, "status_date": _DATE},
+}  # fmt: skip
+
+
+def date_key(column: str) -> str:
+    return f"CAST(strftime({column}, '%Y%m%d') AS INTEGER)"
+
+
+def chunks(path: Path, start: int, end: int, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Whole lines of [start, end) in pieces of about `size` bytes; nothing past `end`."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        position, carry, last = start, b"", b"\n"
+        while position < end:
+            piece = fh.read(min(size, end - position))
+            if not piece:
+                raise BadInput(f"{path.name}: ends at byte {position}, before the committed {end}")
+            position += len(piece)
+            data = carry + piece
+            cut = len(data) if position >= end else data.rfind(b"\n") + 1
+            carry, data = data[cut:], data[:cut]
+            if data:
+                last = data
+                yield data
+        if carry or not last.endswith(b"\n"):
+            raise BadInput(f"{path.name}: committed data does not end at a line boundary")
+
+
+def parse(table: str, data: bytes) -> pl.DataFrame:
+    try:
+        return pl.read_csv(io.BytesIO(data), has_header=False, schema=POLARS_SCHEMA[table])
+    except Exception as exc:  # polars raises several error types for malformed text
+        raise BadInput(f"{table}.csv: cannot parse committed rows: {exc}") from None
+
+
+def _inserted(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
+    row = one(con, sql, params)
+    return int(row[0]) if row else 0
+
+
+def extend_dates(con: duckdb.DuckDBPyConnection, low: date, high: date) -> None:
+    """Keep dim_date one contiguous calendar that covers every date a fact refers to."""
+    current = one(con, "SELECT min(date), max(date) FROM dim_date")
+    lo, hi = low, high
+    if current is not None and current[0] is not None:
+        lo, hi = min(low, current[1]), max(high, current[0])
+    con.execute(
+        f"""INSERT OR IGNORE INTO dim_date
+        SELECT {date_key("d")}, d, year(d), quarter(d), month(d), monthname(d),
+               strftime(d, '%Y-%m'), date_trunc('week', d)::DATE, isodow(d), dayname(d),
+               isodow(d) >= 6
+        FROM (SELECT unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY))::DATE AS d)""",
+        [lo, hi],
+    )
+
+
+def seed_dimensions(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
+    """Products from product.csv (the catalogue while it does not exist yet), dispute types."""
+    path = data_dir / f"{schema.PRODUCT}.csv"
+    raw = path.read_bytes() if path.is_file() else schema.catalogue_bytes()
+    products = pl.read_csv(io.BytesIO(raw), infer_schema=False)
+    con.register(STAGE, products)
+    try:
+        con.execute(
+            f"""INSERT INTO dim_product
+            SELECT CAST(product_id AS INTEGER), CAST(product_id AS INTEGER), CAST(year AS SMALLINT),
+                   make, model, exterior_color, interior_color,
+                   exterior_color || ' / ' || interior_color, CAST(cost AS DECIMAL(12, 2))
+            FROM {STAGE}"""
+        )
+    finally:
+        con.unregister(STAGE)
+    con.executemany("INSERT INTO dim_dispute_type VALUES (?, ?, ?, ?)", DISPUTE_TYPES)
+
+
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    schema.CUSTOMER: ("first_purchase_date",),
+    schema.PURCHASE: ("purchase_date", "delivery_date"),
+    schema.DISPUTE: ("dispute_date",),
+    schema.DELIVERY: ("status_date",),
+}
+
+
+def date_span(table: str, frame: pl.DataFrame) -> tuple[date, date]:
+    """Earliest and latest date the rows refer to (dim_date must cover them)."""
+    lows = [frame[c].min() for c in DATE_COLUMNS[table]]
+    highs = [frame[c].max() for c in DATE_COLUMNS[table]]
+    return min(lows), max(highs)  # type: ignore[type-var, return-value]
+
+
+def load_customers(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+    con.execute(
+        f"""INSERT INTO dim_customer
+        SELECT customer_id - {CUSTOMER_KEY_BASE}, customer_id, first_name, last_name,
+               email_address, first_purchase_date, {date_key("first_purchase_date")}
+        FROM {STAGE}"""
+    )
+
+
+def load_purchases(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+    sales = _inserted(
+        con,
+        f"""INSERT INTO fact_sales
+        SELECT n.transaction_id, {date_key("n.purchase_date")},
+               n.customer_id - {CUSTOMER_KEY_BASE}, p.product_key, p.cost, n.checkout_type
+        FROM {STAGE} n JOIN dim_product p ON p.product_id = n.product_id""",
+    )
+    if sales != rows.height:
+        raise BadInput(f"purchase.csv: {rows.height - sales} new rows name an unknown product_id")
+    con.execute(
+        f"""INSERT INTO fact_delivery
+        SELECT transaction_id, customer_id - {CUSTOMER_KEY_BASE}, product_id,
+               {date_key("purchase_date")}, {date_key("delivery_date")}, NULL, NULL,
+               purchase_date, delivery_date, NULL, NULL, 'pending', NULL
+        FROM {STAGE}"""
+    )
+
+
+def _id_range(rows: pl.DataFrame) -> list[object]:
+    return [rows["transaction_id"].min(), rows["transaction_id"].max()]
+
+
+def load_disputes(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+    disputes = _inserted(
+        con,
+        f"""INSERT INTO fact_dispute
+        SELECT n.transaction_id, n.dispute_type, t.dispute_type_key, {date_key("n.dispute_date")},
+               s.date_key, s.customer_key, s.product_key,
+               CASE WHEN t.refunds_sale THEN s.sale_amount ELSE 0 END,
+               n.dispute_date - d.purchase_date
+        FROM {STAGE} n
+        JOIN dim_dispute_type t ON t.dispute_type = n.dispute_type
+        JOIN fact_sales s ON s.transaction_id = n.transaction_id
+        JOIN fact_delivery d ON d.transaction_id = n.transaction_id
+        WHERE s.transaction_id BETWEEN ? AND ? AND d.transaction_id BETWEEN ? AND ?""",
+        _id_range(rows) * 2,
+    )
+    if disputes != rows.height:
+        raise BadInput(
+            f"dispute.csv: {rows.height - disputes} new rows name an unknown transaction or type"
+        )
+
+
+def load_deliveries(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+    updated = _inserted(
+        con,
+        f"""UPDATE fact_delivery f SET
+            status = n.status,
+            delivered_date = CASE WHEN n.status = 'delivered' THEN n.status_date END,
+            delivered_date_key = CASE WHEN n.status = 'delivered'
+                                      THEN {date_key("n.status_date")} END,
+            cancelled_date = CASE WHEN n.status = 'cancelled' THEN n.status_date END,
+            cancelled_date_key = CASE WHEN n.status = 'cancelled'
+                                      THEN {date_key("n.status_date")} END,
+            days_to_deliver = CASE WHEN n.status = 'delivered'
+                                   THEN n.status_date - f.purchase_date END
+        FROM {STAGE} n
+        WHERE f.transaction_id = n.transaction_id AND f.status = 'pending'
+          AND f.transaction_id BETWEEN ? AND ?""",
+        _id_range(rows),
+    )
+    if updated != rows.height:
+        raise BadInput(
+            f"delivery.csv: {rows.height - updated} new rows name an unknown transaction"
+            " or one whose delivery is already final"
+        )
+
+
+LOADERS: dict[str, Callable[[duckdb.DuckDBPyConnection, pl.DataFrame], None]] = {
+    schema.CUSTOMER: load_customers,
+    schema.PURCHASE: load_purchases,
+    schema.DISPUTE: load_disputes,
+    schema.DELIVERY: load_deliveries,
+}
+# Dimensions before facts, sales before what refers to them.
+LOAD_ORDER = (schema.CUSTOMER, schema.PURCHASE, schema.DISPUTE, schema.DELIVERY)

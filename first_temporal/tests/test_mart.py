@@ -1,0 +1,238 @@
+"""The mart against real tables made by the pipeline's own generator and storage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from first_temporal import schema
+from first_temporal.activities.lifecycle import batch_events
+from first_temporal.activities.source import (
+    Rates,
+    generate_purchases,
+    new_customers,
+    next_batch_date,
+)
+from first_temporal.checkpoint import Checkpoint
+from first_temporal.mart import MartOutOfSync, apply_pending, mart_path, rebuild, reconcile
+from first_temporal.mart import load as mart_load
+from first_temporal.mart.__main__ import main as mart_main
+from first_temporal.storage.base import BatchPayload, encode_rows, open_purchase
+from first_temporal.storage.local import LocalStorage
+
+SEED = 7
+# Higher dispute shares than the defaults so every type shows up within a few batches.
+RATES = Rates(cancellation=0.10, return_for_refund=0.10, return_for_no_refund=0.05)
+
+
+def run_batch(data_dir: Path, seed: int = SEED, rates: Rates = RATES) -> Checkpoint:
+    """One business day, as extractor -> transformer -> loader do it in the workflow."""
+    storage = LocalStorage(data_dir)
+    cp = storage.read_checkpoint(seed)
+    day = next_batch_date(seed, cp.previous)
+    purchases = generate_purchases(seed, day, cp.last_customer_id, cp.last_transaction_id, rates)
+    customers = new_customers(purchases)
+    window, offset = storage.read_window(cp, day - timedelta(days=schema.DISPUTE_WINDOW_DAYS))
+    todays = [open_purchase([str(v) for v in vars(p).values()]) for p in purchases]
+    deliveries, disputes = batch_events(seed, rates, cp.previous, day, [*window, *todays])
+    tables: dict[str, list[object]] = {
+        schema.PURCHASE: list(purchases),
+        schema.CUSTOMER: list(customers),
+        schema.DISPUTE: list(disputes),
+        schema.DELIVERY: list(deliveries),
+    }
+    payload = BatchPayload(
+        batch_number=cp.batch_number + 1,
+        batch_date=day.isoformat(),
+        last_customer_id=cp.last_customer_id + len(customers),
+        last_transaction_id=cp.last_transaction_id + len(purchases),
+        window_offset=offset,
+        data={t: encode_rows(rows) for t, rows in tables.items()},
+        rows={t: len(rows) for t, rows in tables.items()},
+    )
+    committed, _ = storage.commit(cp, payload)
+    return committed
+
+
+def make_tables(data_dir: Path, batches: int, seed: int = SEED, rates: Rates = RATES) -> Checkpoint:
+    cp = LocalStorage(data_dir).read_checkpoint(seed)
+    for _ in range(batches):
+        cp = run_batch(data_dir, seed, rates)
+    return cp
+
+
+def mart_counts(data_dir: Path) -> dict[str, int]:
+    con = duckdb.connect(str(mart_path(data_dir)), read_only=True)
+    try:
+        return {
+            table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+            for table in ("fact_sales", "fact_dispute", "fact_delivery", "dim_customer")
+        }
+    finally:
+        con.close()
+
+
+def test_sixty_batches_applied_one_at_a_time_reconcile(tmp_path: Path) -> None:
+    first = apply_pending(str(tmp_path))  # no tables yet: an empty mart
+    assert first.created and first.to_batch == 0
+    for number in range(1, 61):
+        run_batch(tmp_path)
+        result = apply_pending(str(tmp_path))
+        assert (result.from_batch, result.to_batch) == (number - 1, number)
+        if number in (1, 30, 60):
+            assert reconcile(str(tmp_path)) == []
+    counts = mart_counts(tmp_path)
+    cp = LocalStorage(tmp_path).read_checkpoint(SEED)
+    assert counts["fact_sales"] == cp.rows[schema.PURCHASE] == counts["fact_delivery"]
+    assert counts["fact_dispute"] == cp.rows[schema.DISPUTE] > 0
+    assert counts["dim_customer"] == cp.rows[schema.CUSTOMER]
+    con = duckdb.connect(str(mart_path(tmp_path)), read_only=True)
+    try:
+        types = dict(
+            con.execute("SELECT dispute_type, disputes FROM v_dispute_rate_by_type").fetchall()
+        )
+        assert set(types) == set(schema.DISPUTE_TYPES) and all(types.values())
+        statuses = dict(con.execute("SELECT status, purchases FROM v_delivery_status").fetchall())
+        assert set(statuses) == {"pending", "delivered", "cancelled"}
+        days = con.execute("SELECT min(date), max(date), count(*) FROM dim_date").fetchone()
+        assert days is not None and (days[1] - days[0]).days + 1 == days[2]  # contiguous
+    finally:
+        con.close()
+
+
+def snapshot(data_dir: Path) -> dict[str, list[tuple[object, ...]]]:
+    con = duckdb.connect(str(mart_path(data_dir)), read_only=True)
+    try:
+        return {
+            table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+            for table in (
+                "fact_sales",
+                "fact_dispute",
+                "fact_delivery",
+                "dim_customer",
+                "dim_date",
+                "dim_product",
+            )
+        }
+    finally:
+        con.close()
+
+
+def test_rebuild_matches_incremental_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    for _ in range(4):
+        make_tables(tmp_path, 3)
+        apply_pending(str(tmp_path))  # several batches per apply, as after a paused mart
+    incremental = snapshot(tmp_path)
+    result = rebuild(str(tmp_path))
+    assert result.created and (result.from_batch, result.to_batch) == (0, 12)
+    assert reconcile(str(tmp_path)) == []
+    assert snapshot(tmp_path) == incremental
+    assert sorted(p.name for p in tmp_path.glob("*mart.duckdb*")) == ["mart.duckdb"]
+
+
+def test_crash_inside_the_transaction_rolls_back_and_retry_applies_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tables(tmp_path, 6)
+    apply_pending(str(tmp_path))
+    make_tables(tmp_path, 5)  # five batches pending, with deliveries and disputes among them
+    before = snapshot(tmp_path)
+
+    def crash(con: duckdb.DuckDBPyConnection, rows: object) -> None:
+        raise RuntimeError("worker killed mid-transaction")
+
+    # Customers, purchases and disputes are already inserted when the deliveries step dies.
+    monkeypatch.setitem(mart_load.LOADERS, schema.DELIVERY, crash)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        apply_pending(str(tmp_path))
+    assert snapshot(tmp_path) == before  # nothing of the failed attempt is visible
+    monkeypatch.undo()
+    retried = apply_pending(str(tmp_path))
+    assert (retried.from_batch, retried.to_batch) == (6, 11)
+    assert reconcile(str(tmp_path)) == []
+
+
+def test_applying_twice_is_a_no_op(tmp_path: Path) -> None:
+    make_tables(tmp_path, 5)
+    first = apply_pending(str(tmp_path))
+    once = snapshot(tmp_path)
+    again = apply_pending(str(tmp_path))
+    assert (again.from_batch, again.to_batch, again.new_bytes) == (5, 5, 0)
+    assert set(again.new_rows.values()) == {0} and first.applied == 5
+    assert snapshot(tmp_path) == once
+    assert reconcile(str(tmp_path)) == []
+
+
+def test_leftover_bytes_past_the_checkpoint_are_ignored(tmp_path: Path) -> None:
+    make_tables(tmp_path, 4)
+    leftovers = {
+        schema.PURCHASE: b"100001,Ann,Lee,ann@x.com,Repeat Customer,99999,1,2030-01-01,20",
+        schema.CUSTOMER: b"199999,Ann,Lee,ann@x.com,2030-01-01\n",
+        schema.DISPUTE: b"100000,1,1,cancellation,2030-01-01\n100000,2,1,canc",
+        schema.DELIVERY: b"1,delivered,2030-01-02\n",
+    }
+    for table, junk in leftovers.items():  # what a load that died before its checkpoint leaves
+        with open(tmp_path / f"{table}.csv", "ab") as fh:
+            fh.write(junk)
+    apply_pending(str(tmp_path))
+    assert reconcile(str(tmp_path)) == []
+    run_batch(tmp_path)  # the next load cuts the leftovers and appends the real batch
+    assert apply_pending(str(tmp_path)).to_batch == 5
+    assert reconcile(str(tmp_path)) == []
+
+
+def test_tables_reset_behind_the_mart_ask_for_a_rebuild(tmp_path: Path) -> None:
+    make_tables(tmp_path, 4)
+    apply_pending(str(tmp_path))
+    for table in (*schema.BATCH_TABLES, schema.PRODUCT):
+        (tmp_path / f"{table}.csv").unlink()
+    (tmp_path / schema.CHECKPOINT_FILE).unlink()
+    make_tables(tmp_path, 2, rates=Rates())  # the same seed with other rates: other rows
+    with pytest.raises(MartOutOfSync, match=r"batch 4.*up to batch 2.*rebuild"):
+        apply_pending(str(tmp_path))
+    make_tables(tmp_path, 3, rates=Rates())  # at batch 5 now, but not the batches it applied
+    with pytest.raises(MartOutOfSync, match=r"changed under the mart.*rebuild"):
+        apply_pending(str(tmp_path))
+    rebuild(str(tmp_path))
+    assert reconcile(str(tmp_path)) == []
+
+
+def test_rows_edited_before_the_marts_offset_ask_for_a_rebuild(tmp_path: Path) -> None:
+    make_tables(tmp_path, 3)
+    apply_pending(str(tmp_path))
+    path = tmp_path / f"{schema.CUSTOMER}.csv"
+    raw = bytearray(path.read_bytes())
+    name_at = raw.rindex(b"\n", 0, len(raw) - 1) + len("\n100000,")  # last row's first name
+    raw[name_at] = ord("Z") if raw[name_at] != ord("Z") else ord("Y")
+    path.write_bytes(bytes(raw))  # same length, still a valid table: only the mart can tell
+    run_batch(tmp_path)
+    with pytest.raises(MartOutOfSync, match=r"rewritten since batch 3.*rebuild"):
+        apply_pending(str(tmp_path))
+
+
+def test_progress_is_reported_and_cli_applies_reconciles_and_exports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_tables(tmp_path, 5)
+    ticks: list[int] = []
+    apply_pending(str(tmp_path), progress=lambda: ticks.append(1))
+    assert len(ticks) == len(schema.BATCH_TABLES)  # one chunk per table here
+    make_tables(tmp_path, 2)
+    assert mart_main(["apply", "--data-dir", str(tmp_path)]) == 0
+    assert mart_main(["reconcile", "--data-dir", str(tmp_path)]) == 0
+    out = tmp_path / "parquet"
+    assert mart_main(["export", "--data-dir", str(tmp_path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "batches 5 -> 7" in printed and "reconciled" in printed
+    assert list((out / "fact_sales").glob("year=2020/month=7/*.parquet"))
+    con = duckdb.connect()
+    try:
+        exported = con.execute(
+            f"SELECT count(*) FROM read_parquet('{out}/fact_sales/**/*.parquet')"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert exported == mart_counts(tmp_path)["fact_sales"]
