@@ -19,9 +19,10 @@ from first_temporal.activities.source import Rates
 from first_temporal.client import UserError, connect, require_worker
 from first_temporal.config import Pipeline, resolve_location, resolve_seed, task_queue
 from first_temporal.jobs import BatchSummary, RunJob, RunProgress, RunResult
-from first_temporal.workflow import EtlRunWorkflow
+from first_temporal.workflow import WORKFLOW_TASK_TIMEOUT, EtlRunWorkflow
 
 POLL_SECONDS = 0.25
+QUERY_TIMEOUT = 3.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,8 +55,10 @@ async def follow(handle: WorkflowHandle[EtlRunWorkflow, RunResult], total: int) 
     while True:
         done, _ = await asyncio.wait({result_task}, timeout=POLL_SECONDS)
         try:
-            progress: RunProgress = await handle.query(EtlRunWorkflow.progress, printed)
-        except RPCError:
+            progress: RunProgress = await asyncio.wait_for(
+                handle.query(EtlRunWorkflow.progress, printed), QUERY_TIMEOUT
+            )
+        except (RPCError, TimeoutError):  # no worker right now (restarting): keep waiting
             progress = RunProgress(done=printed, total=total, stage="")
         for summary in progress.summaries:
             print(summary_line(summary), flush=True)
@@ -84,6 +87,7 @@ async def run(args: argparse.Namespace) -> int:
             RunJob(pipeline, args.runs, args.purchases),
             id=f"{pipeline.pipeline_id}-run-{uuid.uuid4().hex[:12]}",
             task_queue=queue,
+            task_timeout=WORKFLOW_TASK_TIMEOUT,
         )
         result = await follow(handle, args.runs)
     except WorkflowFailureError as exc:

@@ -47,6 +47,8 @@ def build_worker(client: Client, queue: str, executor: ThreadPoolExecutor) -> Wo
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         graceful_shutdown_timeout=GRACE,
+        # After a crash, the next worker picks up cached workflows quickly.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
 
 

@@ -52,9 +52,11 @@ RETRY = RetryPolicy(
 # A killed worker's activity is retried after at most this long, not the default minutes.
 STEP = {
     "start_to_close_timeout": timedelta(seconds=60),
-    "heartbeat_timeout": timedelta(seconds=5),
+    "heartbeat_timeout": timedelta(seconds=4),
     "retry_policy": RETRY,
 }
+# A workflow task held by a killed worker is handed to another after this long.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 SUMMARY_BUFFER = 100
 BATCHES_PER_RUN = 500  # bound on a run's history before it continues as new
 
@@ -162,6 +164,7 @@ class EtlRunWorkflow:
                     EtlBatchWorkflow.run,
                     BatchJob(pipeline, checkpoint, job.purchases),
                     id=batch_id,
+                    task_timeout=WORKFLOW_TASK_TIMEOUT,
                 )
             except (WorkflowAlreadyStartedError, ChildWorkflowError) as exc:
                 if await self._lost_race(exc, batch_id):

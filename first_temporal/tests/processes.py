@@ -78,3 +78,11 @@ def start_starter(address: str, *args: str, **env: str) -> subprocess.Popen[str]
         cwd=ROOT, env=process_env(address, **env), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False

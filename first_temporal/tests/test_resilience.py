@@ -1,0 +1,133 @@
+"""Crashes and concurrency end to end: SIGKILLed workers, a restarted server, racing starters."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from first_temporal.config import Pipeline
+from first_temporal.tests.batches import run_batches
+from first_temporal.tests.conftest import TEMPORAL_CLI
+from first_temporal.tests.processes import (
+    WorkerProcess,
+    free_port,
+    start_starter,
+    wait_for,
+)
+from first_temporal.tests.snapshots import tables
+
+SEED = 11
+
+
+def clean_tables(tmp_path: Path, batches: int) -> dict[str, bytes]:
+    directory = tmp_path / "clean"
+    run_batches(Pipeline(location=str(directory), seed=SEED), batches)
+    return tables(directory)
+
+
+def batch_number(directory: Path) -> int:
+    path = directory / "placeholder.csv"
+    try:
+        return int(path.read_text().splitlines()[1].split(",")[3])
+    except (FileNotFoundError, IndexError, ValueError):
+        return 0
+
+
+def test_sigkilled_workers_lose_and_duplicate_nothing(
+    dev_env: WorkflowEnvironment, task_queue: str, data_dir: Path, tmp_path: Path
+):
+    address = dev_env.client.service_client.config.target_host
+    runs = 24
+    chooser = random.Random(20201103)
+    starter = start_starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir),
+                            "--runs", str(runs), "--seed", str(SEED))
+    kills = 0
+    try:
+        for i in range(3):
+            worker = WorkerProcess(address, task_queue, tmp_path / f"worker-{i}.log")
+            target = batch_number(data_dir) + chooser.randint(2, 5)
+            wait_for(lambda t=target: batch_number(data_dir) >= t, 60, f"batch {target}")
+            time.sleep(chooser.uniform(0.0, 0.3))  # land the kill at a random instruction
+            worker.kill()
+            kills += 1
+        worker = WorkerProcess(address, task_queue, tmp_path / "worker-last.log")
+        out, err = starter.communicate(timeout=180)
+        assert starter.returncode == 0, err
+        assert worker.stop() == 0
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+    assert kills == 3
+    assert out.count("\nbatch ") + out.startswith("batch ") == runs
+    assert tables(data_dir) == clean_tables(tmp_path, runs)
+
+
+def test_a_restarted_server_is_reconnected_to_and_the_run_completes(
+    task_queue: str, data_dir: Path, tmp_path: Path
+):
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    db = tmp_path / "temporal.db"
+
+    def server() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [str(TEMPORAL_CLI), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
+             "--ui-port", str(free_port()), "--headless", "--db-filename", str(db),
+             "--log-level", "error"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        from first_temporal.tests.processes import port_open
+
+        wait_for(lambda: port_open(port), 30, "the dev server")
+        return proc
+
+    proc = server()
+    worker = None
+    starter = None
+    try:
+        worker = WorkerProcess(address, task_queue, tmp_path / "worker.log")
+        starter = start_starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir),
+                                "--runs", "12", "--seed", str(SEED))
+        wait_for(lambda: batch_number(data_dir) >= 3, 60, "batch 3")
+        proc.terminate()
+        proc.wait(30)
+        proc = server()
+        out, err = starter.communicate(timeout=180)
+        if starter.returncode != 0:  # the starter may lose its connection: it must say so
+            assert starter.returncode == 3 and "lost the connection to Temporal" in err, err
+        wait_for(lambda: batch_number(data_dir) >= 12, 120, "the run to complete")
+        assert worker.proc.poll() is None, "the worker must survive the server restart"
+    finally:
+        if starter is not None and starter.poll() is None:
+            starter.kill()
+        if worker is not None:
+            worker.stop()
+        proc.terminate()
+        proc.wait(30)
+    assert tables(data_dir) == clean_tables(tmp_path, 12)
+
+
+@pytest.mark.parametrize("starters", [3])
+def test_concurrent_starters_equal_one_sequential_run(
+    dev_env: WorkflowEnvironment, task_queue: str, data_dir: Path, tmp_path: Path, starters: int
+):
+    address = dev_env.client.service_client.config.target_host
+    workers = [WorkerProcess(address, task_queue, tmp_path / f"w{i}.log") for i in range(2)]
+    try:
+        procs = [
+            start_starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir),
+                          "--runs", "4", "--seed", str(SEED))
+            for _ in range(starters)
+        ]
+        results = [p.communicate(timeout=180) for p in procs]
+    finally:
+        codes = [w.stop() for w in workers]
+    assert [p.returncode for p in procs] == [0] * starters, [err for _, err in results]
+    assert codes == [0, 0]
+    assert batch_number(data_dir) == 4 * starters
+    assert tables(data_dir) == clean_tables(tmp_path, 4 * starters)
