@@ -1,0 +1,304 @@
+"""S3 tables, Hive-partitioned for Glue/Athena, with a conditional-write commit.
+
+Layout under s3://bucket/prefix:
+  <table>/<partition_column>=<YYYY-MM-DD>/batch-<batch_number:06d>.csv  (header + rows)
+  product/product.csv                                                (written once)
+  _checkpoint/placeholder.csv                                        (the commit record)
+Keys are deterministic, so a retried write puts the same bytes under the same key.
+
+Commit of batch N (the checkpoint is the only object that decides anything):
+  1. re-read and verify the checkpoint; if it already records batch N, stop (no-op);
+  2. on a new pipeline, create checkpoint 0 with If-None-Match: * (rows never exist
+     without a checkpoint) and the product catalogue;
+  3. put one object per (table, partition value) of the batch;
+  4. put checkpoint N with If-Match: <ETag of the checkpoint read in 1>. A 412 means
+     another writer moved it: "already committed" if it now records this very batch,
+     else StaleBatch.
+Readers ignore objects of a batch above the checkpoint's (an interrupted attempt); the
+retry overwrites them with the same bytes. Athena sees such leftovers until then.
+Limit: the If-Match guards the commit record, not the data objects. Two writers of one
+batch number with different inputs (another Temporal cluster, another purchases
+override) could leave the loser's rows in the winner's objects; the per-batch workflow
+id excludes this within one cluster, and read_checkpoint's last-row check detects it.
+A real S3 409 ConditionalRequestConflict is left to the activity retry.
+
+Checkpoint columns with no byte meaning on S3: `<table>_bytes` holds the committed row
+count (same as `<table>_rows`) and `window_offset` is 0. Checkpoint 0 keeps the values
+of Checkpoint.initial, so a new pipeline starts from the same record on every backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from first_temporal import schema
+from first_temporal.activities.lifecycle import OpenPurchase
+from first_temporal.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.errors import BadInput, StaleBatch
+from first_temporal.storage.base import BatchPayload, open_purchase
+from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "_checkpoint"
+CONFLICT = {"PreconditionFailed", "412", "NoSuchKey"}  # NoSuchKey: If-Match on a deleted key
+MISSING = {"NoSuchKey", "404", "NotFound"}
+READ_THREADS = 8
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _bad_bucket(exc: ClientError, bucket: str) -> Exception:
+    """A missing bucket is a configuration error no retry can fix; the rest stays as is."""
+    if _code(exc) == "NoSuchBucket":
+        return BadInput(f"s3://{bucket}: no such bucket — create it or fix ETL_STORAGE")
+    same: Exception = exc
+    return same
+
+
+class S3Storage:
+    def __init__(self, location: str) -> None:
+        match = re.fullmatch(r"s3://([^/]+)/*(.*?)/*", location)
+        if not match:
+            raise BadInput(f"{location}: not an s3://bucket/prefix location")
+        self.bucket, prefix = match.groups()
+        self.root = f"{prefix}/" if prefix else ""
+        self.location = f"s3://{self.bucket}/{prefix}".rstrip("/")
+        self.client: Any = boto3.client("s3")  # standard AWS config: env, profile, endpoint
+
+    # -- keys and objects ------------------------------------------------------------
+
+    def key(self, table: str, value: str, batch_number: int) -> str:
+        column = schema.PARTITION_COLUMN[table]
+        return f"{self.root}{table}/{column}={value}/batch-{batch_number:06d}.csv"
+
+    @property
+    def checkpoint_key(self) -> str:
+        return f"{self.root}{CHECKPOINT_DIR}/{schema.CHECKPOINT_FILE}"
+
+    @property
+    def product_key(self) -> str:
+        return f"{self.root}{schema.PRODUCT}/{schema.PRODUCT}.csv"
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
+        except ClientError as exc:
+            raise _bad_bucket(exc, self.bucket) from None
+
+    def _get(self, key: str) -> tuple[bytes, str] | None:
+        """Body and ETag, or None when the object does not exist."""
+        try:
+            response = self._call("get_object", Key=key)
+        except ClientError as exc:
+            if _code(exc) in MISSING:
+                return None
+            raise
+        return response["Body"].read(), str(response["ETag"])
+
+    def _put(self, key: str, body: bytes, **conditions: str) -> str:
+        response = self._call(
+            "put_object", Key=key, Body=body, ContentType="text/csv", **conditions
+        )
+        return str(response["ETag"])
+
+    # -- reading -------------------------------------------------------------------
+
+    def read_checkpoint(self, seed: int) -> Checkpoint:
+        return self._current(seed)[0]
+
+    def _current(self, seed: int) -> tuple[Checkpoint, str | None]:
+        """The verified checkpoint and its ETag (None: no checkpoint object yet)."""
+        found = self._get(self.checkpoint_key)
+        if found is None:
+            self._check_no_objects_without_checkpoint()
+            return Checkpoint.initial(seed), None
+        raw, etag = found
+        name = self.url(self.checkpoint_key)
+        cp = parse_checkpoint(raw, name)
+        if cp.seed != seed:
+            raise BadInput(
+                f"{name}: these tables were built with seed {cp.seed}, not {seed}"
+                f" — run with --seed {cp.seed} or use another prefix"
+            )
+        if cp.batch_number > 0:
+            self._verify_last_batch(cp)
+        return cp, etag
+
+    def _check_no_objects_without_checkpoint(self) -> None:
+        listing = self._call("list_objects_v2", Prefix=self.root, Delimiter="/")
+        folders = {p["Prefix"] for p in listing.get("CommonPrefixes", [])}
+        for table in schema.BATCH_TABLES:
+            if f"{self.root}{table}/" in folders:
+                raise BadInput(
+                    f"{self.url(self.checkpoint_key)}: missing while {self.url(self.root + table)}/"
+                    " holds objects — restore the checkpoint (bucket versioning), or move the"
+                    " objects away to start over"
+                )
+
+    def _verify_last_batch(self, cp: Checkpoint) -> None:
+        """A few small reads: the last committed batch's objects hold what cp claims."""
+        cp_url = self.url(self.checkpoint_key)
+        key = self.key(schema.PURCHASE, cp.previous_date, cp.batch_number)
+        found = self._get(key)
+        if found is None:
+            raise BadInput(
+                f"{self.url(key)}: missing while {cp_url} says batch {cp.batch_number} is"
+                " committed — restore it from a backup (bucket versioning)"
+            )
+        self._expect_last(key, found[0], schema.PURCHASE, 5, cp.last_transaction_id, cp_url)
+        key = self.key(schema.CUSTOMER, cp.previous_date, cp.batch_number)
+        found = self._get(key)
+        if found is not None:  # a batch of repeat buyers only has no customer object
+            self._expect_last(key, found[0], schema.CUSTOMER, 0, cp.last_customer_id, cp_url)
+        if self._get(self.product_key) is None:
+            raise BadInput(f"{self.url(self.product_key)}: missing — the tables are incomplete")
+
+    def _expect_last(
+        self, key: str, body: bytes, table: str, index: int, value: int, cp_url: str
+    ) -> None:
+        rows = object_rows(self.url(key), body, table)
+        if rows[-1][index] != str(value):
+            column = schema.COLUMNS[table][index]
+            raise BadInput(
+                f"{self.url(key)} line {len(rows) + 1} column {index + 1} ({column}): found"
+                f" {rows[-1][index]!r}, but {cp_url} says {value} — the checkpoint claims data"
+                " the objects do not hold"
+            )
+
+    def _keys_after(self, start: str) -> Iterator[str]:
+        """Keys of the table folder of `start` that sort after it, in order."""
+        folder = start.rsplit("/", 1)[0] + "/"
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=folder, StartAfter=start
+        )
+        try:
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield str(obj["Key"])
+        except ClientError as exc:
+            raise _bad_bucket(exc, self.bucket) from None
+
+    def read_window(self, checkpoint: Checkpoint, since: date) -> tuple[list[OpenPurchase], int]:
+        """Lists purchase partitions from `since` on; never reads older history."""
+        last = checkpoint.previous_date
+        if not last or since.isoformat() > last:
+            return [], 0
+        partitions = f"{self.root}{schema.PURCHASE}/{schema.PARTITION_COLUMN[schema.PURCHASE]}="
+        wanted: list[str] = []
+        for key in self._keys_after(f"{partitions}{since.isoformat()}"):
+            match = BATCH_KEY.search(key)
+            if not key.startswith(partitions) or not match or not is_date(match.group(1)):
+                raise BadInput(f"{self.url(key)}: not a <column>=YYYY-MM-DD/batch-NNNNNN.csv key")
+            if match.group(1) > last:
+                break  # later dates belong to a batch that is not committed yet
+            if int(match.group(2)) <= checkpoint.batch_number:
+                wanted.append(key)
+            else:
+                log.info("%s: ignored, its batch is not committed", self.url(key))
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            bodies = list(pool.map(self._get, wanted))
+        window: list[OpenPurchase] = []
+        for key, found in zip(wanted, bodies, strict=True):
+            if found is None:
+                raise BadInput(f"{self.url(key)}: vanished while it was being read")
+            for number, fields in enumerate(
+                object_rows(self.url(key), found[0], schema.PURCHASE), start=2
+            ):
+                try:
+                    window.append(open_purchase(fields))
+                except ValueError as exc:
+                    raise BadInput(f"{self.url(key)} line {number}: {exc}") from None
+        return window, 0
+
+    # -- writing -------------------------------------------------------------------
+
+    def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
+        current, etag = self._current(expected.seed)
+        if (done := self._settled(current, payload)) is not None:
+            return done, False
+        if current != expected:
+            raise StaleBatch(
+                f"batch {payload.batch_number} was computed from batch"
+                f" {expected.batch_number}, but batch {current.batch_number} is committed"
+            )
+        objects = self.batch_objects(payload)  # refuses a bad batch before any write
+        if etag is None:
+            try:
+                etag = self._put(self.checkpoint_key, current.to_csv(), IfNoneMatch="*")
+            except ClientError as exc:
+                if _code(exc) not in CONFLICT:
+                    raise
+                again, etag = self._current(expected.seed)
+                if again != expected or etag is None:  # not just the same checkpoint 0
+                    return self._lost_race(expected, payload)
+            self._put(self.product_key, schema.catalogue_bytes())
+        for key, body in objects:
+            self._put(key, body)
+        rows = {t: current.rows[t] + payload.rows.get(t, 0) for t in schema.BATCH_TABLES}
+        committed = current.advanced(
+            previous_date=payload.batch_date,
+            last_customer_id=payload.last_customer_id,
+            last_transaction_id=payload.last_transaction_id,
+            batch_number=payload.batch_number,
+            window_offset=0,
+            rows=rows,
+            ends=dict(rows),
+        )
+        try:
+            self._put(self.checkpoint_key, committed.to_csv(), IfMatch=etag)
+        except ClientError as exc:
+            if _code(exc) not in CONFLICT:
+                raise
+            return self._lost_race(expected, payload)
+        return committed, True
+
+    def _lost_race(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
+        """Another writer changed the checkpoint between our read and our write."""
+        current, _ = self._current(expected.seed)
+        try:
+            if (done := self._settled(current, payload)) is not None:
+                return done, False
+        except StaleBatch:
+            pass  # the race message below says more
+        raise StaleBatch(
+            f"batch {payload.batch_number}: another writer moved {self.url(self.checkpoint_key)}"
+            f" to batch {current.batch_number} ({current.previous_date or 'none'}) meanwhile"
+        )
+
+    @staticmethod
+    def _settled(current: Checkpoint, payload: BatchPayload) -> Checkpoint | None:
+        """`current` if it already records this batch; StaleBatch if it is past it."""
+        if current.batch_number < payload.batch_number:
+            return None
+        if (
+            current.batch_number == payload.batch_number
+            and current.previous_date == payload.batch_date
+            and current.last_transaction_id == payload.last_transaction_id
+        ):
+            return current
+        raise StaleBatch(
+            f"batch {payload.batch_number} ({payload.batch_date}) conflicts with the"
+            f" committed batch {current.batch_number} ({current.previous_date})"
+        )
+
+    def batch_objects(self, payload: BatchPayload) -> list[tuple[str, bytes]]:
+        """(key, body) per table and partition value of the batch."""
+        return [
+            (self.key(table, value, payload.batch_number), body)
+            for table in schema.BATCH_TABLES
+            for value, body in split_rows(table, payload, f"{self.url(self.root + table)}/").items()
+        ]
