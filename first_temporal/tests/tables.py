@@ -1,0 +1,156 @@
+"""Real tables without Temporal: the activities' pure functions and LocalStorage.commit,
+chained the way EtlBatchWorkflow chains extract, transform and load."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from unittest.mock import patch
+
+from first_temporal import schema
+from first_temporal.activities.lifecycle import batch_events
+from first_temporal.activities.source import (
+    Rates,
+    generate_purchases,
+    new_customers,
+    next_batch_date,
+)
+from first_temporal.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.config import Pipeline
+from first_temporal.jobs import LoadJob
+from first_temporal.storage.base import BatchPayload, encode_rows, open_purchase
+from first_temporal.storage.local import LocalStorage
+from first_temporal.validation.batch import check_batch
+from first_temporal.validation.report import Report
+
+COLS = {t: list(cols) for t, cols in schema.COLUMNS.items()}
+
+
+def make_tables(
+    directory: Path,
+    batches: int = 30,
+    seed: int = 7,
+    rates: Rates | None = None,
+    purchases_per_batch: int | None = None,
+    durable: bool = False,
+) -> Checkpoint:
+    """Run `batches` batches into `directory`; returns the last committed checkpoint.
+
+    fsync is skipped unless `durable`: crash safety is not what these tables test."""
+    if durable:
+        return _run(directory, batches, seed, rates or Rates(), purchases_per_batch)
+    with patch("os.fsync"):
+        return _run(directory, batches, seed, rates or Rates(), purchases_per_batch)
+
+
+def _run(directory: Path, batches: int, seed: int, rates: Rates, count: int | None) -> Checkpoint:
+    storage = LocalStorage(directory)
+    pipeline = Pipeline(location=str(storage.root), seed=seed, rates=rates)
+    cp = storage.read_checkpoint(seed)
+    for _ in range(batches):
+        day = next_batch_date(seed, cp.previous)
+        purchases = generate_purchases(
+            seed, day, cp.last_customer_id, cp.last_transaction_id, rates, count
+        )
+        customers = new_customers(purchases)
+        since = day - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
+        window, offset = storage.read_window(cp, since)
+        todays = [open_purchase([str(v) for v in vars(p).values()]) for p in purchases]
+        deliveries, disputes = batch_events(seed, rates, cp.previous, day, [*window, *todays])
+        job = LoadJob(
+            pipeline=pipeline,
+            checkpoint=cp,
+            batch_date=day.isoformat(),
+            purchases=purchases,
+            customers=customers,
+            disputes=disputes,
+            deliveries=deliveries,
+            window_offset=offset,
+        )
+        check_batch(job)
+        tables: dict[str, list[object]] = {
+            schema.PURCHASE: list(purchases),
+            schema.CUSTOMER: list(customers),
+            schema.DISPUTE: list(disputes),
+            schema.DELIVERY: list(deliveries),
+        }
+        payload = BatchPayload(
+            batch_number=cp.batch_number + 1,
+            batch_date=day.isoformat(),
+            last_customer_id=cp.last_customer_id + len(customers),
+            last_transaction_id=cp.last_transaction_id + len(purchases),
+            window_offset=offset,
+            data={t: encode_rows(rows) for t, rows in tables.items()},
+            rows={t: len(rows) for t, rows in tables.items()},
+        )
+        cp, _ = storage.commit(cp, payload)
+    return cp
+
+
+# -- breaking tables, for the validator's tests -------------------------------------
+
+
+def copy_tables(source: Path, target: Path) -> Path:
+    """A private copy of generated tables, to break."""
+    shutil.copytree(source, target)
+    return target
+
+
+def read_rows(data: Path, table: str) -> list[list[str]]:
+    """All lines, split; index 0 is the header, so rows[n - 1] is line n."""
+    text = (data / f"{table}.csv").read_text()
+    return [line.split(",") for line in text.split("\n")[:-1]]
+
+
+def write_rows(data: Path, table: str, rows: list[list[str]], commit: bool = True) -> None:
+    """Rewrite a table; with `commit`, the checkpoint records its new length and row count,
+    so only the edited rule breaks, not the commit record."""
+    path = data / f"{table}.csv"
+    path.write_bytes(("\n".join(",".join(r) for r in rows) + "\n").encode())
+    if commit:
+        recommit(data, table, len(rows) - 1)
+
+
+def recommit(data: Path, table: str, rows: int) -> None:
+    cp_path = data / schema.CHECKPOINT_FILE
+    cp = parse_checkpoint(cp_path.read_bytes())
+    size = (data / f"{table}.csv").stat().st_size
+    # Edits are in old rows, before the open window: the window moves with them.
+    offset = cp.window_offset + (size - cp.ends[table] if table == schema.PURCHASE else 0)
+    cp = replace(
+        cp, ends={**cp.ends, table: size}, rows={**cp.rows, table: rows}, window_offset=offset
+    )
+    cp_path.write_bytes(cp.to_csv())
+
+
+def edit(data: Path, table: str, line: int, **values: str) -> list[str]:
+    rows = read_rows(data, table)
+    old = list(rows[line - 1])
+    for column, value in values.items():
+        rows[line - 1][COLS[table].index(column)] = value
+    write_rows(data, table, rows)
+    return old
+
+
+def find_line(data: Path, table: str, test: Callable[[dict[str, str]], bool]) -> int:
+    """The first (old) data line whose row passes `test`."""
+    for n, row in enumerate(read_rows(data, table)[1:], start=2):
+        if test(dict(zip(COLS[table], row, strict=True))):
+            return n
+    raise AssertionError(f"no such row in {table}")
+
+
+def purchase_line(data: Path, transaction_id: str) -> int:
+    return int(transaction_id) + 1
+
+
+def assert_caught(
+    report: Report, rule: str, file: str, line: int | None, column: str | None = None
+) -> None:
+    hits = [v for v in report.find(rule) if v.file == file and v.line == line]
+    assert hits, f"{rule} not reported at {file} line {line}: {report.lines()}"
+    if column is not None:
+        assert any(v.column == column for v in hits), report.lines()

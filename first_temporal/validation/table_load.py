@@ -1,0 +1,229 @@
+"""Getting the committed part of each table into DuckDB, with exact line numbers.
+
+A byte pre-pass (streamed in chunks) finds what DuckDB's CSV reader would choke on
+or silently mangle: invalid UTF-8, control characters, quotes. DuckDB then reads each
+line as one string (no quoting, NUL as the delimiter), so a malformed row is just a
+row with the wrong number of fields, and blank lines keep their place. The row order
+of that read is the file order, which gives line numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from first_temporal import schema
+from first_temporal.validation.report import Report, Violation
+
+CHUNK = 8 << 20
+BAD_BYTES = re.compile(rb'[\x00-\x09\x0b-\x1f\x7f"]')
+
+INT = "int"
+DATE = "date"
+NAME = "name"
+EMAIL = "email"
+TEXT = "text"
+MONEY = "money"
+
+# Per column: a kind, or the tuple of allowed values.
+KINDS: dict[str, dict[str, str | tuple[str, ...]]] = {
+    schema.PURCHASE: {
+        "customer_id": INT,
+        "first_name": NAME,
+        "last_name": NAME,
+        "email_address": EMAIL,
+        "checkout_type": schema.CHECKOUT_TYPES,
+        "transaction_id": INT,
+        "product_id": INT,
+        "purchase_date": DATE,
+        "delivery_date": DATE,
+        "refund_till": DATE,
+        "delivered": ("False",),
+    },
+    schema.CUSTOMER: {
+        "customer_id": INT,
+        "first_name": NAME,
+        "last_name": NAME,
+        "email_address": EMAIL,
+        "first_purchase_date": DATE,
+    },
+    schema.DISPUTE: {
+        "customer_id": INT,
+        "transaction_id": INT,
+        "product_id": INT,
+        "dispute_type": schema.DISPUTE_TYPES,
+        "dispute_date": DATE,
+    },
+    schema.DELIVERY: {
+        "transaction_id": INT,
+        "status": schema.DELIVERY_STATUSES,
+        "status_date": DATE,
+    },
+    schema.PRODUCT: {
+        "product_id": INT,
+        "year": INT,
+        "make": TEXT,
+        "model": TEXT,
+        "exterior_color": TEXT,
+        "interior_color": TEXT,
+        "cost": MONEY,
+    },
+}
+
+PATTERNS = {
+    INT: ("0|[1-9][0-9]{0,17}", "an integer"),
+    DATE: ("[0-9]{4}-[0-9]{2}-[0-9]{2}", "a valid YYYY-MM-DD date"),
+    NAME: ("[A-Za-z][A-Za-z' .-]*", "a name"),
+    EMAIL: ("[a-z0-9._'+-]+@[a-z0-9-]+(\\.[a-z0-9-]+)+", "an email address"),
+    TEXT: ("[^,]+", "a non-empty text"),
+    MONEY: ("[0-9]+\\.[0-9]{2}", "an amount like 125215.00"),
+}
+
+
+@dataclass(frozen=True)
+class Scanned:
+    source: Path | None  # what DuckDB reads: the file, a cleaned copy, or None (no lines)
+    lines: int  # lines in the validated part, header and an unterminated last line included
+    size: int  # bytes on disk
+    validated: int  # bytes validated (the committed length, or the whole file)
+    ends_clean: bool  # the validated part is empty or ends with a newline
+
+
+def file_name(table: str) -> str:
+    return f"{table}.csv"
+
+
+def _problem(line: bytes) -> str | None:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8 at byte {exc.start + 1} of the line"
+    bad = BAD_BYTES.search(line)
+    if bad is None:
+        return None
+    char = bad.group()
+    what = "a double quote" if char == b'"' else f"control character 0x{char[0]:02x}"
+    return f"{what} at byte {bad.start() + 1} of the line"
+
+
+def _stream(path: Path, length: int) -> Iterator[tuple[int, bytes]]:
+    """(first line number, whole lines) pieces of the first `length` bytes of `path`."""
+    line = 1
+    carry = b""
+    remaining = length
+    with open(path, "rb") as fh:
+        while remaining > 0:
+            chunk = fh.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            buf = carry + chunk
+            cut = len(buf) if remaining <= 0 else buf.rfind(b"\n") + 1
+            body, carry = buf[:cut], buf[cut:]
+            if body:
+                yield line, body
+                line += body.count(b"\n")
+    if carry:
+        yield line, carry
+
+
+def _clean(body: bytes) -> bytes:
+    text = body.decode("utf-8", "replace").encode()
+    return BAD_BYTES.sub(b"?", text)
+
+
+def scan(path: Path, committed: int | None, tmp: Path, report: Report) -> Scanned:
+    """Count the lines of the committed part and report unreadable bytes by line."""
+    name = path.name
+    size = path.stat().st_size
+    length = size if committed is None else min(committed, size)
+    lines, last = 0, b"\n"
+    dirty = False
+    found: list[Violation] = []
+    total = 0
+    for first, body in _stream(path, length):
+        lines += body.count(b"\n")
+        last = body[-1:]
+        if _problem(body) is None:
+            continue
+        dirty = True
+        for offset, raw in enumerate(body.split(b"\n")):
+            msg = _problem(raw)
+            if msg is not None:
+                total += 1
+                if len(found) < 100:
+                    found.append(Violation("bytes", name, first + offset, None, msg))
+    if last != b"\n":
+        lines += 1
+    report.add(found, total)
+    if length == 0:
+        return Scanned(None, 0, size, 0, True)
+    source = path
+    if dirty or length != size:
+        source = tmp / name
+        with open(source, "wb") as out:
+            for _, body in _stream(path, length):
+                out.write(_clean(body) if dirty else body)
+    return Scanned(source, lines, size, length, last == b"\n")
+
+
+def _typed(kind: str | tuple[str, ...], field: str) -> str:
+    if isinstance(kind, tuple):
+        values = ", ".join(f"'{v}'" for v in kind)
+        return f"CASE WHEN {field} IN ({values}) THEN {field} END"
+    pattern = PATTERNS[kind][0].replace("'", "''")
+    test = f"regexp_full_match({field}, '{pattern}')"
+    if kind == INT:
+        return f"CASE WHEN {test} THEN CAST({field} AS BIGINT) END"
+    if kind == DATE:
+        return f"CASE WHEN {test} THEN TRY_CAST({field} AS DATE) END"
+    return f"CASE WHEN {test} THEN {field} END"
+
+
+def describe(kind: str | tuple[str, ...]) -> str:
+    if isinstance(kind, tuple):
+        return "one of " + ", ".join(kind)
+    return PATTERNS[kind][1]
+
+
+def load(con: duckdb.DuckDBPyConnection, table: str, scanned: Scanned | None) -> None:
+    """Create `<table>` (data rows: line, text, nf, <col>_s raw, <col> typed or NULL)
+    and `<table>_header` (the first line's text)."""
+    if scanned is None or scanned.source is None:
+        source = "(SELECT NULL::VARCHAR AS text WHERE false)"
+    else:
+        path = str(scanned.source).replace("'", "''")
+        source = (
+            f"read_csv('{path}', columns={{'text': 'VARCHAR'}}, header=false, delim='\\0',"
+            " quote='', escape='', new_line='\\n', auto_detect=false, strict_mode=false)"
+        )
+    con.execute(f"CREATE OR REPLACE TABLE raw_{table} AS SELECT * FROM {source}")
+    kinds = KINDS[table]
+    n = len(kinds)
+    cols = []
+    for i, column in enumerate(kinds, start=1):
+        field = f"CASE WHEN nf = {n} THEN f[{i}] END"
+        cols.append(f"{field} AS {column}_s")
+    typed = [f"{_typed(kind, column + '_s')} AS {column}" for column, kind in kinds.items()]
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {table}_header AS
+            SELECT text FROM (SELECT rowid AS r, text FROM raw_{table}) WHERE r = 0;
+        CREATE OR REPLACE TABLE {table} AS
+        WITH split AS (
+            SELECT rowid + 1 AS line, text,
+                   CASE WHEN text IS NULL THEN [] ELSE string_split(text, ',') END AS f
+            FROM raw_{table}
+        ), fields AS (
+            SELECT line, text, len(f) AS nf, f FROM split WHERE line > 1
+        ), raw AS (
+            SELECT line, text, nf, {", ".join(cols)} FROM fields
+        )
+        SELECT *, {", ".join(typed)} FROM raw;
+        DROP TABLE raw_{table};
+        """
+    )
