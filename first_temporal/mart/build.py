@@ -139,7 +139,7 @@ def _apply_table(
 ) -> int:
     """Load the table's bytes in [start, end); note the dates they refer to in `dates`."""
     rows = 0
-    for data in load.chunks(data_dir / f"{table}.csv", *span):
+    for data in load.chunks(data_dir / f"{table}.csv", *span, size=load.CHUNK_BYTES):
         frame = load.parse(table, data)
         dates.append(load.date_span(table, frame))
         con.register(load.STAGE, frame)

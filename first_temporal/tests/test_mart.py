@@ -236,3 +236,19 @@ def test_progress_is_reported_and_cli_applies_reconciles_and_exports(
     finally:
         con.close()
     assert exported == mart_counts(tmp_path)["fact_sales"]
+
+
+def test_large_backlogs_are_applied_in_line_aligned_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tables(tmp_path, 6)
+    monkeypatch.setattr(mart_load, "CHUNK_BYTES", 700)  # a few rows per chunk
+    ticks: list[int] = []
+    result = apply_pending(str(tmp_path), progress=lambda: ticks.append(1))
+    assert result.to_batch == 6 and len(ticks) > 2 * len(schema.BATCH_TABLES)
+    assert reconcile(str(tmp_path)) == []
+    path = tmp_path / f"{schema.PURCHASE}.csv"
+    start, end = len(schema.header_line(schema.PURCHASE)), path.stat().st_size
+    pieces = list(mart_load.chunks(path, start, end, size=100))
+    assert all(p.endswith(b"\n") for p in pieces)
+    assert b"".join(pieces) == path.read_bytes()[start:]
