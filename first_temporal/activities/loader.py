@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import activity
 
 from first_temporal import schema
@@ -16,7 +18,7 @@ from first_temporal.validation.batch import check_batch
 def load_batch(job: LoadJob) -> BatchSummary:
     """Data first, checkpoint last; a retry after the checkpoint moved is a no-op."""
     cp = job.checkpoint
-    tables = {
+    tables: dict[str, list[Any]] = {
         schema.PURCHASE: job.purchases,
         schema.CUSTOMER: job.customers,
         schema.DISPUTE: job.disputes,
