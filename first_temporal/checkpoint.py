@@ -16,8 +16,11 @@ from first_temporal import schema
 from first_temporal.errors import BadInput
 
 BASE_COLUMNS = ("previous_date", "last_customer_id", "last_transaction_id")
-EXTRA_COLUMNS = ("batch_number", "seed", "window_offset") + tuple(
-    f"{table}_{kind}" for table in schema.BATCH_TABLES for kind in ("rows", "bytes")
+EXTRA_COLUMNS = (
+    "batch_number",
+    "seed",
+    "window_offset",
+    *(f"{table}_{kind}" for table in schema.BATCH_TABLES for kind in ("rows", "bytes")),
 )
 COLUMNS = BASE_COLUMNS + EXTRA_COLUMNS
 
@@ -34,7 +37,7 @@ class Checkpoint:
     ends: dict[str, int] = field(default_factory=dict)  # committed length of each table
 
     @staticmethod
-    def initial(seed: int) -> "Checkpoint":
+    def initial(seed: int) -> Checkpoint:
         ends = {t: len(schema.header_line(t)) for t in schema.BATCH_TABLES}
         return Checkpoint(
             previous_date="",
@@ -51,7 +54,7 @@ class Checkpoint:
     def previous(self) -> date | None:
         return date.fromisoformat(self.previous_date) if self.previous_date else None
 
-    def advanced(self, **changes: object) -> "Checkpoint":
+    def advanced(self, **changes: object) -> Checkpoint:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def to_csv(self) -> bytes:
@@ -73,7 +76,9 @@ def parse_checkpoint(raw: bytes, name: str = schema.CHECKPOINT_FILE) -> Checkpoi
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{name} line 1: not UTF-8 text (byte {exc.start}) — the file is corrupt") from None
+        raise BadInput(
+            f"{name} line 1: not UTF-8 text (byte {exc.start}) — the file is corrupt"
+        ) from None
     if "\x00" in text:
         raise BadInput(f"{name} line 1: contains binary data — the file is corrupt")
     lines = list(csv.reader(io.StringIO(text)))
@@ -88,7 +93,8 @@ def parse_checkpoint(raw: bytes, name: str = schema.CHECKPOINT_FILE) -> Checkpoi
     if header != COLUMNS:
         missing = [c for c in COLUMNS if c not in header]
         raise BadInput(
-            f"{name} line 1: header lacks the commit columns {','.join(missing) or '(order differs)'}"
+            f"{name} line 1: header lacks the commit columns"
+            f" {','.join(missing) or '(order differs)'}"
             " — it was not written by this version of first_temporal"
         )
     if len(lines) != 2:
@@ -117,7 +123,8 @@ def parse_checkpoint(raw: bytes, name: str = schema.CHECKPOINT_FILE) -> Checkpoi
             date.fromisoformat(previous)
         except ValueError:
             raise BadInput(
-                f"{name} line 2 column 1 (previous_date): {previous!r} is not a valid YYYY-MM-DD date"
+                f"{name} line 2 column 1 (previous_date): {previous!r} is not a valid"
+                " YYYY-MM-DD date"
             ) from None
     cp = Checkpoint(
         previous_date=previous,

@@ -38,8 +38,9 @@ async def connect(runtime: Runtime | None = None) -> Client:
             timeout=CONNECT_TIMEOUT,
         )
     except (TimeoutError, RuntimeError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "timed out"
         raise UserError(
-            f"Temporal is not reachable at {address} ({str(exc).splitlines()[0] if str(exc) else 'timed out'})"
+            f"Temporal is not reachable at {address} ({reason})"
             " — start it with ./build.sh (or ./build.sh server), or set TEMPORAL_ADDRESS",
             exit_code=3,
         ) from None
@@ -63,8 +64,9 @@ async def require_worker(client: Client, task_queue: str, wait: float = 10.0) ->
         if await workflow_pollers(client, task_queue) > 0:
             return
         if asyncio.get_running_loop().time() >= deadline:
+            address = client.service_client.config.target_host
             raise UserError(
-                f"no worker is polling task queue {task_queue!r} on {client.service_client.config.target_host}"
+                f"no worker is polling task queue {task_queue!r} on {address}"
                 " — start one with `python worker.py` (or ./build.sh)",
                 exit_code=4,
             )

@@ -1,11 +1,11 @@
 """What identifies a pipeline, and the settings every process reads from the environment."""
 
-
 import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from first_temporal.activities.source import Rates
 from first_temporal.storage.base import Storage
@@ -39,7 +39,9 @@ class Pipeline:
 
 def resolve_location(value: str | None) -> str:
     """A plain path becomes absolute (so every worker agrees on it); s3:// stays as is."""
-    raw = value or os.environ.get("ETL_STORAGE") or os.environ.get("ETL_DATA_DIR") or DEFAULT_DATA_DIR
+    raw = (
+        value or os.environ.get("ETL_STORAGE") or os.environ.get("ETL_DATA_DIR") or DEFAULT_DATA_DIR
+    )
     if raw.startswith("s3://"):
         return raw.rstrip("/")
     return str(Path(raw).expanduser().absolute())
@@ -60,7 +62,7 @@ def open_storage(location: str) -> Storage:
     if location.startswith("s3://"):
         from first_temporal.storage.s3 import S3Storage
 
-        return S3Storage(location)
+        return cast(Storage, S3Storage(location))
     from first_temporal.storage.local import LocalStorage
 
     return LocalStorage(location)

@@ -31,7 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="tables' directory (default: $ETL_DATA_DIR or ./data)")
     parser.add_argument("--seed", type=int, help="source seed (default: $ETL_SEED or 42)")
     parser.add_argument("--purchases", type=int, help="override the day's number of purchases")
-    parser.add_argument("--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)")
+    parser.add_argument(
+        "--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -75,8 +77,9 @@ def root_message(exc: BaseException) -> str:
 
 
 async def run(args: argparse.Namespace) -> int:
-    pipeline = Pipeline(location=resolve_location(args.data_dir), seed=resolve_seed(args.seed),
-                        rates=Rates())
+    pipeline = Pipeline(
+        location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
+    )
     queue = args.task_queue or task_queue()
     client: Client = await connect()
     await require_worker(client, queue)

@@ -8,8 +8,10 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -26,7 +28,7 @@ from first_temporal.workflow import EtlBatchWorkflow, EtlRunWorkflow
 
 log = logging.getLogger("first_temporal.worker")
 
-ACTIVITIES = [
+ACTIVITIES: list[Callable[..., Any]] = [
     read_checkpoint,
     pull_recent_purchases,
     define_customers_from_purchases,
@@ -83,7 +85,9 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a first_temporal worker.")
-    parser.add_argument("--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)")
+    parser.add_argument(
+        "--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)"
+    )
     parser.add_argument("--log-level", default=os.environ.get("ETL_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     logging.basicConfig(

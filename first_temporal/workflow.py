@@ -7,7 +7,9 @@ of days by continuing as new.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -49,15 +51,28 @@ RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=10),
     non_retryable_error_types=[BAD_INPUT, STALE_BATCH],
 )
+STEP_TIMEOUT = timedelta(seconds=60)
 # A killed worker's activity is retried after at most this long, not the default minutes.
-STEP = {
-    "start_to_close_timeout": timedelta(seconds=60),
-    "heartbeat_timeout": timedelta(seconds=4),
-    "retry_policy": RETRY,
-}
+HEARTBEAT_TIMEOUT = timedelta(seconds=4)
 # A workflow task held by a killed worker is handed to another after this long.
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 SUMMARY_BUFFER = 100
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+def step(activity: Callable[[In], Out], arg: In) -> Awaitable[Out]:
+    """Run one pipeline step with the pipeline's timeouts and retry policy."""
+    return workflow.execute_activity(
+        activity,
+        arg,
+        start_to_close_timeout=STEP_TIMEOUT,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        retry_policy=RETRY,
+    )
+
+
 BATCHES_PER_RUN = 500  # bound on a run's history before it continues as new
 
 
@@ -78,22 +93,21 @@ class EtlBatchWorkflow:
         pipeline, checkpoint = job.pipeline, job.checkpoint
 
         self._stage = "extract"
-        extracted = await workflow.execute_activity(
-            pull_recent_purchases, ExtractJob(pipeline, checkpoint, job.purchases), **STEP
+        extracted = await step(
+            pull_recent_purchases, ExtractJob(pipeline, checkpoint, job.purchases)
         )
 
         self._stage = "transform"
-        customers: list[Customer] = await workflow.execute_activity(
-            define_customers_from_purchases, CustomersJob(extracted.purchases), **STEP
+        customers: list[Customer] = await step(
+            define_customers_from_purchases, CustomersJob(extracted.purchases)
         )
-        events = await workflow.execute_activity(
+        events = await step(
             derive_lifecycle_events,
             LifecycleJob(pipeline, checkpoint, extracted.batch_date, extracted.purchases),
-            **STEP,
         )
 
         self._stage = "load"
-        summary = await workflow.execute_activity(
+        summary = await step(
             load_batch,
             LoadJob(
                 pipeline=pipeline,
@@ -105,7 +119,6 @@ class EtlBatchWorkflow:
                 deliveries=events.deliveries,
                 window_offset=events.window_offset,
             ),
-            **STEP,
         )
         self._stage = "done"
         elapsed = (workflow.now() - started).total_seconds()
@@ -153,9 +166,7 @@ class EtlRunWorkflow:
                 )
             started_here += 1
             self._stage = "reading checkpoint"
-            checkpoint: Checkpoint = await workflow.execute_activity(
-                read_checkpoint, PipelineRef(pipeline), **STEP
-            )
+            checkpoint: Checkpoint = await step(read_checkpoint, PipelineRef(pipeline))
             number = checkpoint.batch_number + 1
             self._stage = f"batch {number}"
             batch_id = pipeline.batch_workflow_id(number)

@@ -107,9 +107,7 @@ def batch_events(
         if kind is None:
             continue
         if _files_by(seed, kind, p, today) and not _files_by(seed, kind, p, previous):
-            disputes.append(
-                Dispute(p.customer_id, p.transaction_id, p.product_id, kind, today_iso)
-            )
+            disputes.append(Dispute(p.customer_id, p.transaction_id, p.product_id, kind, today_iso))
             if kind == schema.CANCELLATION:
                 deliveries.append(Delivery(p.transaction_id, schema.CANCELLED, today_iso))
     deliveries.sort(key=lambda d: d.transaction_id)

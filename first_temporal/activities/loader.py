@@ -7,8 +7,8 @@ from typing import Any
 from temporalio import activity
 
 from first_temporal import schema
-from first_temporal.errors import BadInput, StaleBatch, as_application_error
 from first_temporal.config import open_storage
+from first_temporal.errors import BadInput, StaleBatch, as_application_error
 from first_temporal.jobs import BatchSummary, LoadJob, WaitJob
 from first_temporal.storage.base import BatchPayload, encode_rows
 from first_temporal.validation.batch import check_batch
@@ -39,7 +39,9 @@ def load_batch(job: LoadJob) -> BatchSummary:
     except (BadInput, StaleBatch) as exc:
         raise as_application_error(exc) from None
     activity.logger.info(
-        "batch %d (%s) %s", payload.batch_number, job.batch_date,
+        "batch %d (%s) %s",
+        payload.batch_number,
+        job.batch_date,
         "committed" if wrote else "was already committed",
     )
     return BatchSummary(

@@ -55,7 +55,7 @@ def seed_key(seed: int) -> int:
 
 
 def probability(share: float) -> int:
-    return int(round(share * UNIT))
+    return round(share * UNIT)
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,7 @@ def derive_lifecycle_events(job: LifecycleJob) -> LifecycleEvents:
         window, offset = open_storage(job.pipeline.location).read_window(job.checkpoint, since)
     except BadInput as exc:
         raise as_application_error(exc) from None
-    todays = [
-        open_purchase([str(v) for v in vars(p).values()]) for p in job.purchases
-    ]
+    todays = [open_purchase([str(v) for v in vars(p).values()]) for p in job.purchases]
     deliveries, disputes = batch_events(
         job.pipeline.seed,
         job.pipeline.rates,

@@ -37,13 +37,19 @@ def process_env(address: str, **extra: str) -> dict[str, str]:
 class WorkerProcess:
     def __init__(self, address: str, task_queue: str, log: Path, *args: str) -> None:
         self.log = log
-        self._fh = open(log, "ab")
+        self._fh = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "worker.py"), "--task-queue", task_queue, *args],
-            cwd=ROOT, env=process_env(address), stdout=self._fh, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=process_env(address),
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
         )
-        wait_for(lambda: b"worker polling" in log.read_bytes() or self.proc.poll() is not None,
-                 30, "the worker to start polling")
+        wait_for(
+            lambda: b"worker polling" in log.read_bytes() or self.proc.poll() is not None,
+            30,
+            "the worker to start polling",
+        )
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker exited at start: {log.read_text()}")
 
@@ -63,11 +69,15 @@ class WorkerProcess:
         return code
 
 
-def starter(address: str, *args: str, timeout: float = 120, **env: str
-            ) -> subprocess.CompletedProcess[str]:
+def starter(
+    address: str, *args: str, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "starter.py"), *args],
-        cwd=ROOT, env=process_env(address, **env), capture_output=True, text=True,
+        cwd=ROOT,
+        env=process_env(address, **env),
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
 
@@ -75,8 +85,11 @@ def starter(address: str, *args: str, timeout: float = 120, **env: str
 def start_starter(address: str, *args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(ROOT / "starter.py"), *args],
-        cwd=ROOT, env=process_env(address, **env), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=process_env(address, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-TABLE_FILES = ("placeholder.csv", "purchase.csv", "customer.csv", "dispute.csv", "delivery.csv",
-               "product.csv")
+TABLE_FILES = (
+    "placeholder.csv",
+    "purchase.csv",
+    "customer.csv",
+    "dispute.csv",
+    "delivery.csv",
+    "product.csv",
+)
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

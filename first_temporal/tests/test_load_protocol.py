@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def instrument(monkeypatch: pytest.MonkeyPatch, crash_at: int, torn: bool) -> li
         if next(counter) == crash_at:
             raise Crash(name)
 
-    real_fsync, real_replace = local.os.fsync, local.os.replace
+    real_fsync, real_replace = os.fsync, os.replace
     real_append = local.LocalStorage._append
 
     def fsync(fd: int) -> None:
@@ -59,8 +60,8 @@ def instrument(monkeypatch: pytest.MonkeyPatch, crash_at: int, torn: bool) -> li
         step(f"append {table}")
         return real_append(self, table, end, data)
 
-    monkeypatch.setattr(local.os, "fsync", fsync)
-    monkeypatch.setattr(local.os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
     monkeypatch.setattr(local.LocalStorage, "_append", append)
     return steps
 
@@ -134,8 +135,7 @@ def test_a_batch_computed_from_a_stale_checkpoint_is_refused(pipeline: Pipeline,
 
 def test_the_lock_file_keeps_a_second_writer_out(data_dir: Path):
     storage = local.LocalStorage(data_dir)
-    with storage.lock():
-        with pytest.raises(TimeoutError), pytest.MonkeyPatch.context() as patch:
-            patch.setattr(local, "LOCK_WAIT_SECONDS", 0.1)
-            with local.LocalStorage(data_dir).lock():
-                pass
+    with storage.lock(), pytest.raises(TimeoutError), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(local, "LOCK_WAIT_SECONDS", 0.1)
+        with local.LocalStorage(data_dir).lock():
+            pass

@@ -38,7 +38,9 @@ async def test_a_fresh_history_from_the_dev_server_replays(
     try:
         pipeline = Pipeline(location=str(tmp_path / "data"), seed=4)
         handle = await dev_env.client.start_workflow(
-            EtlRunWorkflow.run, RunJob(pipeline, 2), id=f"{pipeline.pipeline_id}-replay",
+            EtlRunWorkflow.run,
+            RunJob(pipeline, 2),
+            id=f"{pipeline.pipeline_id}-replay",
             task_queue=task_queue,
         )
         await handle.result()

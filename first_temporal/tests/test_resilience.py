@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -38,20 +39,33 @@ def batch_number(directory: Path) -> int:
         return 0
 
 
+def reached(directory: Path, number: int) -> bool:
+    return batch_number(directory) >= number
+
+
 def test_sigkilled_workers_lose_and_duplicate_nothing(
     dev_env: WorkflowEnvironment, task_queue: str, data_dir: Path, tmp_path: Path
 ):
     address = dev_env.client.service_client.config.target_host
     runs = 24
     chooser = random.Random(20201103)
-    starter = start_starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir),
-                            "--runs", str(runs), "--seed", str(SEED))
+    starter = start_starter(
+        address,
+        "--task-queue",
+        task_queue,
+        "--data-dir",
+        str(data_dir),
+        "--runs",
+        str(runs),
+        "--seed",
+        str(SEED),
+    )
     kills = 0
     try:
         for i in range(3):
             worker = WorkerProcess(address, task_queue, tmp_path / f"worker-{i}.log")
             target = batch_number(data_dir) + chooser.randint(2, 5)
-            wait_for(lambda t=target: batch_number(data_dir) >= t, 60, f"batch {target}")
+            wait_for(partial(reached, data_dir, target), 60, f"batch {target}")
             time.sleep(chooser.uniform(0.0, 0.3))  # land the kill at a random instruction
             worker.kill()
             kills += 1
@@ -76,10 +90,24 @@ def test_a_restarted_server_is_reconnected_to_and_the_run_completes(
 
     def server() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [str(TEMPORAL_CLI), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
-             "--ui-port", str(free_port()), "--headless", "--db-filename", str(db),
-             "--log-level", "error"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(TEMPORAL_CLI),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ui-port",
+                str(free_port()),
+                "--headless",
+                "--db-filename",
+                str(db),
+                "--log-level",
+                "error",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         from first_temporal.tests.processes import port_open
 
@@ -91,13 +119,22 @@ def test_a_restarted_server_is_reconnected_to_and_the_run_completes(
     starter = None
     try:
         worker = WorkerProcess(address, task_queue, tmp_path / "worker.log")
-        starter = start_starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir),
-                                "--runs", "12", "--seed", str(SEED))
+        starter = start_starter(
+            address,
+            "--task-queue",
+            task_queue,
+            "--data-dir",
+            str(data_dir),
+            "--runs",
+            "12",
+            "--seed",
+            str(SEED),
+        )
         wait_for(lambda: batch_number(data_dir) >= 3, 60, "batch 3")
         proc.terminate()
         proc.wait(30)
         proc = server()
-        out, err = starter.communicate(timeout=180)
+        _, err = starter.communicate(timeout=180)
         if starter.returncode != 0:  # the starter may lose its connection: it must say so
             assert starter.returncode == 3 and "lost the connection to Temporal" in err, err
         wait_for(lambda: batch_number(data_dir) >= 12, 120, "the run to complete")
@@ -120,8 +157,17 @@ def test_concurrent_starters_equal_one_sequential_run(
     workers = [WorkerProcess(address, task_queue, tmp_path / f"w{i}.log") for i in range(2)]
     try:
         procs = [
-            start_starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir),
-                          "--runs", "4", "--seed", str(SEED))
+            start_starter(
+                address,
+                "--task-queue",
+                task_queue,
+                "--data-dir",
+                str(data_dir),
+                "--runs",
+                "4",
+                "--seed",
+                str(SEED),
+            )
             for _ in range(starters)
         ]
         results = [p.communicate(timeout=180) for p in procs]

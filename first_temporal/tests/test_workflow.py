@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import itertools
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -32,14 +33,21 @@ async def worker(env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Wor
             yield running
 
 
-async def run(env: WorkflowEnvironment, queue: str, pipeline: Pipeline, runs: int,
-              run_id: str = "run") -> RunResult:
+async def run(
+    env: WorkflowEnvironment, queue: str, pipeline: Pipeline, runs: int, run_id: str = "run"
+) -> RunResult:
     return await env.client.execute_workflow(
         EtlRunWorkflow.run,
         RunJob(pipeline, runs),
         id=f"{pipeline.pipeline_id}-{run_id}",
         task_queue=queue,
     )
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
 
 
 def rows(directory: Path, table: str) -> list[dict[str, str]]:
@@ -56,11 +64,13 @@ async def test_three_batches_grow_the_tables_with_contiguous_ids(
     customers = rows(data_dir, "customer")
     txns = [int(p["transaction_id"]) for p in purchases]
     assert txns == list(range(1, len(purchases) + 1))
-    assert [int(c["customer_id"]) for c in customers] == list(range(100000, 100000 + len(customers)))
+    assert [int(c["customer_id"]) for c in customers] == list(
+        range(100000, 100000 + len(customers))
+    )
     assert 30 <= len(purchases) <= 60
     dates = sorted({date.fromisoformat(p["purchase_date"]) for p in purchases})
     assert dates[0] == date(2020, 7, 3) and len(dates) == 3
-    assert all(1 <= (b - a).days <= 3 for a, b in zip(dates, dates[1:], strict=False))
+    assert all(1 <= (b - a).days <= 3 for a, b in itertools.pairwise(dates))
     [cp] = rows(data_dir, "placeholder")
     assert cp["previous_date"] == dates[-1].isoformat()
     assert int(cp["last_transaction_id"]) == max(txns)
@@ -71,7 +81,11 @@ async def test_three_batches_grow_the_tables_with_contiguous_ids(
 
 
 async def test_running_again_continues_where_the_last_run_stopped(
-    env: WorkflowEnvironment, worker: Worker, task_queue: str, pipeline: Pipeline, data_dir: Path,
+    env: WorkflowEnvironment,
+    worker: Worker,
+    task_queue: str,
+    pipeline: Pipeline,
+    data_dir: Path,
     tmp_path: Path,
 ):
     await run(env, task_queue, pipeline, 2, "a")
@@ -93,7 +107,11 @@ async def test_same_seed_same_bytes_and_another_seed_differs(
 
 
 async def test_concurrent_runs_on_one_data_dir_equal_one_sequential_run(
-    env: WorkflowEnvironment, worker: Worker, task_queue: str, pipeline: Pipeline, data_dir: Path,
+    env: WorkflowEnvironment,
+    worker: Worker,
+    task_queue: str,
+    pipeline: Pipeline,
+    data_dir: Path,
     tmp_path: Path,
 ):
     results = await asyncio.gather(
@@ -114,31 +132,30 @@ async def test_bad_input_fails_the_run_without_retrying_or_writing(
     before = snapshot(data_dir)
     with pytest.raises(WorkflowFailureError) as err:
         await run(env, task_queue, pipeline, 1, "bad")
-    cause = err.value.cause
-    while not isinstance(cause, ApplicationError) and cause is not None:
-        cause = cause.__cause__
+    cause = root_cause(err.value)
     assert isinstance(cause, ApplicationError) and "placeholder.csv line 1" in cause.message
     assert snapshot(data_dir) == before
 
 
 async def test_a_batch_with_a_rule_breaking_row_fails_without_writing(
-    env: WorkflowEnvironment, worker: Worker, task_queue: str, data_dir: Path,
+    env: WorkflowEnvironment,
+    worker: Worker,
+    task_queue: str,
+    data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    from first_temporal.activities import extractor
-
-    real = extractor.generate_purchases
+    from first_temporal.activities.source import generate_purchases as real
 
     def buggy(*args, **kwargs):  # a generator bug: a delivery 9 days out
         rows = real(*args, **kwargs)
         rows[-1].delivery_date = "2020-07-12"
         return rows
 
-    monkeypatch.setattr(extractor, "generate_purchases", buggy)
+    monkeypatch.setattr("first_temporal.activities.extractor.generate_purchases", buggy)
     pipeline = Pipeline(location=str(data_dir), seed=2)
     with pytest.raises(WorkflowFailureError) as err:
         await run(env, task_queue, pipeline, 1)
-    assert "delivery 9 days after purchase" in str(err.value.cause.cause.cause)
+    assert "delivery 9 days after purchase" in str(root_cause(err.value))
     assert not data_dir.exists() or not (data_dir / "purchase.csv").exists()
 
 
@@ -146,7 +163,9 @@ async def test_progress_query_reports_every_batch(
     env: WorkflowEnvironment, worker: Worker, task_queue: str, pipeline: Pipeline
 ):
     handle = await env.client.start_workflow(
-        EtlRunWorkflow.run, RunJob(pipeline, 4), id=f"{pipeline.pipeline_id}-q",
+        EtlRunWorkflow.run,
+        RunJob(pipeline, 4),
+        id=f"{pipeline.pipeline_id}-q",
         task_queue=task_queue,
     )
     await handle.result()

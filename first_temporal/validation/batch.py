@@ -19,8 +19,10 @@ def check_batch(job: LoadJob) -> None:
     if problems:
         shown = "; ".join(problems[:5])
         more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise BadInput(f"batch {job.checkpoint.batch_number + 1} ({job.batch_date}) breaks the"
-                       f" table rules, nothing was written: {shown}{more}")
+        raise BadInput(
+            f"batch {job.checkpoint.batch_number + 1} ({job.batch_date}) breaks the"
+            f" table rules, nothing was written: {shown}{more}"
+        )
 
 
 def batch_problems(job: LoadJob) -> list[str]:
@@ -89,5 +91,7 @@ def batch_problems(job: LoadJob) -> list[str]:
         else:
             out.append(f"{where}: status {row.status!r} is not allowed")
     if cancelled - statuses:
-        out.append(f"cancellations without a cancelled delivery row: {sorted(cancelled - statuses)}")
+        out.append(
+            f"cancellations without a cancelled delivery row: {sorted(cancelled - statuses)}"
+        )
     return out
