@@ -77,6 +77,13 @@ class BatchSummary:
 
 
 @dataclass(frozen=True)
+class MartSummary:
+    applied: bool
+    to_batch: int
+    new_rows: int
+
+
+@dataclass(frozen=True)
 class BatchJob:
     pipeline: Pipeline
     checkpoint: Checkpoint

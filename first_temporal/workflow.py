@@ -1,6 +1,6 @@
 """The ETL as Temporal workflows. Deterministic, no I/O: every read and write is an activity.
 
-EtlBatchWorkflow is one business day: extract -> transform -> load.
+EtlBatchWorkflow is one business day: extract -> transform -> load -> mart.
 EtlRunWorkflow runs N days in order, one batch workflow each, and survives any number
 of days by continuing as new.
 """
@@ -23,6 +23,7 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from first_temporal.activities.extractor import pull_recent_purchases, read_checkpoint
     from first_temporal.activities.loader import load_batch, wait_for_batch
+    from first_temporal.activities.mart import update_mart
     from first_temporal.activities.source import Customer
     from first_temporal.activities.transformer import (
         define_customers_from_purchases,
@@ -57,6 +58,7 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=4)
 # A workflow task held by a killed worker is handed to another after this long.
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 SUMMARY_BUFFER = 100
+MART_STEP = "mart-step"  # patch id: histories recorded before the mart step still replay
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -120,6 +122,9 @@ class EtlBatchWorkflow:
                 window_offset=events.window_offset,
             ),
         )
+        if workflow.patched(MART_STEP):
+            self._stage = "mart"
+            await step(update_mart, PipelineRef(pipeline))
         self._stage = "done"
         elapsed = (workflow.now() - started).total_seconds()
         return BatchSummary(**{**vars(summary), "elapsed_seconds": round(elapsed, 3)})

@@ -21,6 +21,7 @@ from first_temporal import schema
 from first_temporal.activities.source import Rates
 from first_temporal.config import Pipeline
 from first_temporal.jobs import RunJob, RunResult
+from first_temporal.mart import reconcile
 from first_temporal.tests.snapshots import snapshot, tables
 from first_temporal.worker_main import build_worker
 from first_temporal.workflow import EtlRunWorkflow
@@ -78,6 +79,7 @@ async def test_three_batches_grow_the_tables_with_contiguous_ids(
     assert cp["batch_number"] == "3"
     assert rows(data_dir, "product")[3]["make"] == "Aston Martin"
     assert result.last.batch_number == 3 and result.last.batch_date == cp["previous_date"]
+    assert reconcile(str(data_dir)) == []  # the mart step applied every batch
 
 
 async def test_running_again_continues_where_the_last_run_stopped(
