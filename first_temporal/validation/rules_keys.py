@@ -113,11 +113,11 @@ def customer_rules(ctx: Ctx) -> None:
             P,
             column,
             f"""
-            SELECT p.line, '{column} ' || p.{column}_s || ' differs from customer '
-                || p.customer_id || '''s ' || c.{column}_s || ' (customer.csv line ' || c.line
+            SELECT p.line, '{column} ' || p.{column} || ' differs from customer '
+                || p.customer_id || '''s ' || c.{column} || ' (customer.csv line ' || c.line
                 || ')' AS msg
             FROM {P} p JOIN {C} c ON c.customer_id = p.customer_id
-            WHERE p.{column}_s != c.{column}_s""",
+            WHERE p.{column} != c.{column}""",
         )
     run(
         ctx,
@@ -140,8 +140,8 @@ def customer_rules(ctx: Ctx) -> None:
         C,
         "first_purchase_date",
         f"""
-        SELECT c.line, c.first_purchase_date_s || ' is not the date of customer '
-            || c.customer_id || '''s first purchase (' || p.purchase_date_s
+        SELECT c.line, c.first_purchase_date || ' is not the date of customer '
+            || c.customer_id || '''s first purchase (' || p.purchase_date
             || ', purchase.csv line ' || p.line || ')' AS msg
         FROM {C} c JOIN first_buy f ON f.customer_id = c.customer_id
             JOIN {P} p ON p.line = f.first_line

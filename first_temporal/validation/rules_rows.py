@@ -12,7 +12,7 @@ import duckdb
 
 from first_temporal import schema
 from first_temporal.validation.report import KEEP_PER_RULE, Report, Violation
-from first_temporal.validation.table_load import KINDS, describe, file_name
+from first_temporal.validation.table_load import KINDS, describe, field_sql, file_name
 
 
 @dataclass
@@ -84,7 +84,8 @@ def _type_rules(ctx: Ctx, table: str) -> None:
         if not bad:
             continue
         rows = ctx.con.execute(
-            f"""SELECT line, '''' || {column}_s || ''' is not ' || {lit(describe(kind))}
+            f"""SELECT line, '''' || {field_sql(table, column)} || ''' is not '
+                    || {lit(describe(kind))}
                 FROM {table} WHERE nf = {n} AND {column} IS NULL
                 ORDER BY line LIMIT {KEEP_PER_RULE}"""
         ).fetchall()
