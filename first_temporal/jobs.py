@@ -49,6 +49,26 @@ class LifecycleEvents:
     deliveries: list[Delivery]
     disputes: list[Dispute]
     window_offset: int
+    # A big window (the days after a bulk day) stages its events instead of returning them.
+    staged: dict[str, list[str]] = field(default_factory=dict)
+    staged_rows: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    pipeline: Pipeline
+    checkpoint: Checkpoint
+    batch_date: str
+    chunk_index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class StagedChunk:
+    chunk_index: int
+    rows: dict[str, int]
+    staged: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,9 @@ class LoadJob:
     disputes: list[Dispute]
     deliveries: list[Delivery]
     window_offset: int
+    events_staged: dict[str, list[str]] = field(default_factory=dict)
+    events_staged_rows: dict[str, int] = field(default_factory=dict)
+    chunks: list[StagedChunk] = field(default_factory=list)  # a bulk day's purchases
 
 
 @dataclass(frozen=True)
@@ -88,6 +111,30 @@ class BatchJob:
     pipeline: Pipeline
     checkpoint: Checkpoint
     purchases: int | None = None
+    days: int = 1  # more than one: a backfill span, committed together
+    bulk_threshold: int = 100_000  # more purchases than this: generated in chunks
+    chunk_rows: int = 250_000
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What a batch workflow did. Not committed: its checkpoint had moved before it began."""
+
+    committed: bool
+    summaries: list[BatchSummary] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SpanJob:
+    pipeline: Pipeline
+    checkpoint: Checkpoint
+    days: int
+    purchases: int | None = None
+
+
+@dataclass(frozen=True)
+class SpanResult:
+    summaries: list[BatchSummary]
 
 
 @dataclass(frozen=True)
@@ -96,6 +143,10 @@ class RunJob:
     runs: int
     purchases: int | None = None
     done_before: int = 0  # batches finished by earlier runs of this chain (continue-as-new)
+    bulk_threshold: int = 100_000
+    chunk_rows: int = 250_000
+    span_min: int = 25  # runs of at least this many days go through backfill spans
+    span_days: int = 250
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
 """The ETL as Temporal workflows. Deterministic, no I/O: every read and write is an activity.
 
-EtlBatchWorkflow is one business day: extract -> transform -> load -> mart.
-EtlRunWorkflow runs N days in order, one batch workflow each, and survives any number
-of days by continuing as new.
+EtlBatchWorkflow is one business day: extract -> transform -> load -> mart. A bulk day
+(--purchases over BULK_THRESHOLD) extracts in chunks that any worker may take; a
+backfill span runs many days in one activity and commits them together.
+EtlRunWorkflow runs N days in order, one batch workflow each (or one per span), and
+survives any number of days by continuing as new.
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -21,7 +25,13 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from first_temporal.activities.extractor import pull_recent_purchases, read_checkpoint
+    from first_temporal.activities.backfill import backfill_days
+    from first_temporal.activities.bulk import generate_chunk
+    from first_temporal.activities.extractor import (
+        next_batch_day,
+        pull_recent_purchases,
+        read_checkpoint,
+    )
     from first_temporal.activities.loader import load_batch, wait_for_batch
     from first_temporal.activities.mart import update_mart
     from first_temporal.activities.source import Customer
@@ -33,7 +43,9 @@ with workflow.unsafe.imports_passed_through():
     from first_temporal.errors import BAD_INPUT, STALE_BATCH
     from first_temporal.jobs import (
         BatchJob,
+        BatchOutcome,
         BatchSummary,
+        ChunkJob,
         CustomersJob,
         ExtractJob,
         LifecycleJob,
@@ -42,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         RunJob,
         RunProgress,
         RunResult,
+        SpanJob,
         WaitJob,
     )
 
@@ -52,13 +65,13 @@ RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=10),
     non_retryable_error_types=[BAD_INPUT, STALE_BATCH],
 )
-STEP_TIMEOUT = timedelta(seconds=60)
+STEP_TIMEOUT = timedelta(minutes=10)
 # A killed worker's activity is retried after at most this long, not the default minutes.
 HEARTBEAT_TIMEOUT = timedelta(seconds=4)
 # A workflow task held by a killed worker is handed to another after this long.
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 SUMMARY_BUFFER = 100
-MART_STEP = "mart-step"  # patch id: histories recorded before the mart step still replay
+BATCHES_PER_RUN = 500  # bound on a run's history before it continues as new
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -75,12 +88,9 @@ def step(activity: Callable[[In], Out], arg: In) -> Awaitable[Out]:
     )
 
 
-BATCHES_PER_RUN = 500  # bound on a run's history before it continues as new
-
-
 @workflow.defn
 class EtlBatchWorkflow:
-    """One business day, from the checkpoint it was given to the next."""
+    """One business day (or a backfill span), from the checkpoint it was given to the next."""
 
     def __init__(self) -> None:
         self._stage = "starting"
@@ -90,9 +100,28 @@ class EtlBatchWorkflow:
         return self._stage
 
     @workflow.run
-    async def run(self, job: BatchJob) -> BatchSummary:
-        started = workflow.now()
+    async def run(self, job: BatchJob) -> BatchOutcome:
         pipeline, checkpoint = job.pipeline, job.checkpoint
+        self._stage = "checkpoint"
+        current = await step(read_checkpoint, PipelineRef(pipeline))
+        if current != checkpoint:  # another run got here first: not ours to load
+            return BatchOutcome(committed=False)
+        if job.days > 1:
+            self._stage = f"backfill of {job.days} days"
+            span = await step(backfill_days, SpanJob(pipeline, checkpoint, job.days, job.purchases))
+            summaries = span.summaries
+        elif job.purchases is not None and job.purchases > job.bulk_threshold:
+            summaries = [await self._bulk_day(job)]
+        else:
+            summaries = [await self._day(job)]
+        self._stage = "mart"
+        await step(update_mart, PipelineRef(pipeline))
+        self._stage = "done"
+        return BatchOutcome(committed=True, summaries=summaries)
+
+    async def _day(self, job: BatchJob) -> BatchSummary:
+        pipeline, checkpoint = job.pipeline, job.checkpoint
+        started = workflow.now()
 
         self._stage = "extract"
         extracted = await step(
@@ -120,24 +149,64 @@ class EtlBatchWorkflow:
                 disputes=events.disputes,
                 deliveries=events.deliveries,
                 window_offset=events.window_offset,
+                events_staged=events.staged,
+                events_staged_rows=events.staged_rows,
             ),
         )
-        if workflow.patched(MART_STEP):
-            self._stage = "mart"
-            await step(update_mart, PipelineRef(pipeline))
-        self._stage = "done"
-        elapsed = (workflow.now() - started).total_seconds()
-        return BatchSummary(**{**vars(summary), "elapsed_seconds": round(elapsed, 3)})
+        return _timed(summary, started)
+
+    async def _bulk_day(self, job: BatchJob) -> BatchSummary:
+        """Chunks are staged in parallel by any worker; only references cross Temporal."""
+        pipeline, checkpoint = job.pipeline, job.checkpoint
+        total = job.purchases or 0
+        started = workflow.now()
+        self._stage = "extract"
+        day = await step(next_batch_day, ExtractJob(pipeline, checkpoint, total))
+        size = job.chunk_rows
+        bounds = [(s, min(s + size, total)) for s in range(0, total, size)]
+        self._stage = f"extract: {len(bounds)} chunks"
+        chunks = await asyncio.gather(
+            *(
+                step(generate_chunk, ChunkJob(pipeline, checkpoint, day, i, low, high))
+                for i, (low, high) in enumerate(bounds)
+            )
+        )
+        self._stage = "transform"
+        events = await step(derive_lifecycle_events, LifecycleJob(pipeline, checkpoint, day, []))
+        self._stage = "load"
+        summary = await step(
+            load_batch,
+            LoadJob(
+                pipeline=pipeline,
+                checkpoint=checkpoint,
+                batch_date=day,
+                purchases=[],
+                customers=[],
+                disputes=events.disputes,
+                deliveries=events.deliveries,
+                window_offset=events.window_offset,
+                events_staged=events.staged,
+                events_staged_rows=events.staged_rows,
+                chunks=list(chunks),
+            ),
+        )
+        return _timed(summary, started)
+
+
+def _timed(summary: BatchSummary, started: object) -> BatchSummary:
+    elapsed = (workflow.now() - started).total_seconds()  # type: ignore[operator]
+    return BatchSummary(**{**vars(summary), "elapsed_seconds": round(elapsed, 3)})
 
 
 @workflow.defn
 class EtlRunWorkflow:
     """Runs `runs` batches of one pipeline in order; concurrent runs share the work safely.
 
-    Each batch gets the workflow id <pipeline>-batch-<number>. Two runs racing for the
-    same batch are serialised by that id (the loser waits for it) and by the load's
-    compare-and-swap on the checkpoint (a batch computed from a stale checkpoint is
-    refused), so N concurrent runs equal one sequential run of the same total.
+    Each batch gets the workflow id <pipeline>-batch-<number> (a span:
+    <pipeline>-batch-<first>-<last>). Two runs racing for the same batch are serialised by
+    that id (the loser waits for it), by the batch's check that its checkpoint is still
+    current, and by the load's compare-and-swap on the checkpoint, so N concurrent runs
+    equal one sequential run of the same total.
     """
 
     def __init__(self) -> None:
@@ -166,19 +235,29 @@ class EtlRunWorkflow:
         started_here = 0
         while self._done < job.runs:
             if started_here >= BATCHES_PER_RUN or workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(
-                    RunJob(pipeline, job.runs, job.purchases, done_before=self._done)
-                )
+                workflow.continue_as_new(replace(job, done_before=self._done))
             started_here += 1
             self._stage = "reading checkpoint"
             checkpoint: Checkpoint = await step(read_checkpoint, PipelineRef(pipeline))
             number = checkpoint.batch_number + 1
-            self._stage = f"batch {number}"
+            remaining = job.runs - self._done
+            bulk = job.purchases is not None and job.purchases > job.bulk_threshold
+            days = min(remaining, job.span_days) if remaining >= job.span_min and not bulk else 1
             batch_id = pipeline.batch_workflow_id(number)
+            if days > 1:
+                batch_id += f"-{number + days - 1:06d}"
+            self._stage = f"batch {number}" if days == 1 else f"batches {number}-{number + days - 1}"
             try:
-                summary = await workflow.execute_child_workflow(
+                outcome = await workflow.execute_child_workflow(
                     EtlBatchWorkflow.run,
-                    BatchJob(pipeline, checkpoint, job.purchases),
+                    BatchJob(
+                        pipeline,
+                        checkpoint,
+                        job.purchases,
+                        days,
+                        bulk_threshold=job.bulk_threshold,
+                        chunk_rows=job.chunk_rows,
+                    ),
                     id=batch_id,
                     task_timeout=WORKFLOW_TASK_TIMEOUT,
                 )
@@ -186,11 +265,11 @@ class EtlRunWorkflow:
                 if await self._lost_race(exc, batch_id):
                     continue
                 raise
-            if not summary.committed:
-                continue  # another run committed this batch first; ours was a no-op
-            self._done += 1
-            last = summary
-            self._summaries = [*self._summaries, summary][-SUMMARY_BUFFER:]
+            if not outcome.committed:
+                continue  # another run committed this batch first
+            self._done += len(outcome.summaries)
+            last = outcome.summaries[-1]
+            self._summaries = [*self._summaries, *outcome.summaries][-SUMMARY_BUFFER:]
         self._stage = "done"
         return RunResult(batches=self._done, last=last)
 

@@ -14,45 +14,59 @@ from first_temporal.storage.base import BatchPayload, encode_rows
 from first_temporal.validation.batch import check_batch
 
 
-@activity.defn
-def load_batch(job: LoadJob) -> BatchSummary:
-    """Data first, checkpoint last; a retry after the checkpoint moved is a no-op."""
+def batch_payload(job: LoadJob) -> BatchPayload:
+    """Inline rows first, then the window's staged events, then a bulk day's chunks."""
     cp = job.checkpoint
-    tables: dict[str, list[Any]] = {
+    inline: dict[str, list[Any]] = {
         schema.PURCHASE: job.purchases,
         schema.CUSTOMER: job.customers,
         schema.DISPUTE: job.disputes,
         schema.DELIVERY: job.deliveries,
     }
+    rows = {t: len(r) + job.events_staged_rows.get(t, 0) for t, r in inline.items()}
+    staged = {t: list(job.events_staged.get(t, [])) for t in schema.BATCH_TABLES}
+    for chunk in sorted(job.chunks, key=lambda c: c.chunk_index):
+        for table in schema.BATCH_TABLES:
+            rows[table] += chunk.rows.get(table, 0)
+            staged[table] += chunk.staged.get(table, [])
+    return BatchPayload(
+        batch_number=cp.batch_number + 1,
+        batch_date=job.batch_date,
+        last_customer_id=cp.last_customer_id + rows[schema.CUSTOMER],
+        last_transaction_id=cp.last_transaction_id + rows[schema.PURCHASE],
+        window_offset=job.window_offset,
+        data={t: encode_rows(r) for t, r in inline.items()},
+        rows=rows,
+        staged=staged,
+    )
+
+
+@activity.defn
+def load_batch(job: LoadJob) -> BatchSummary:
+    """Data first, checkpoint last; a retry after the checkpoint moved is a no-op."""
+    storage = open_storage(job.pipeline.location)
     try:
         check_batch(job)
-        payload = BatchPayload(
-            batch_number=cp.batch_number + 1,
-            batch_date=job.batch_date,
-            last_customer_id=cp.last_customer_id + len(job.customers),
-            last_transaction_id=cp.last_transaction_id + len(job.purchases),
-            window_offset=job.window_offset,
-            data={t: encode_rows(rows) for t, rows in tables.items()},
-            rows={t: len(rows) for t, rows in tables.items()},
-        )
-        _, wrote = open_storage(job.pipeline.location).commit(cp, payload)
+        payload = batch_payload(job)
+        _, wrote = storage.commit(job.checkpoint, payload)
     except (BadInput, StaleBatch) as exc:
         raise as_application_error(exc) from None
+    storage.drop_staged(payload.batch_number)
     activity.logger.info(
         "batch %d (%s) %s",
         payload.batch_number,
         job.batch_date,
-        "committed" if wrote else "was already committed",
+        "committed" if wrote else "was already committed (a retry)",
     )
     return BatchSummary(
         batch_number=payload.batch_number,
         batch_date=job.batch_date,
-        purchases=len(job.purchases),
-        new_customers=len(job.customers),
-        repeat_purchases=len(job.purchases) - len(job.customers),
-        disputes=len(job.disputes),
-        deliveries=len(job.deliveries),
-        committed=wrote,
+        purchases=payload.rows[schema.PURCHASE],
+        new_customers=payload.rows[schema.CUSTOMER],
+        repeat_purchases=payload.rows[schema.PURCHASE] - payload.rows[schema.CUSTOMER],
+        disputes=payload.rows[schema.DISPUTE],
+        deliveries=payload.rows[schema.DELIVERY],
+        committed=True,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
@@ -21,7 +21,9 @@ class BatchPayload:
     last_transaction_id: int
     window_offset: int
     data: dict[str, bytes]
-    rows: dict[str, int]
+    rows: dict[str, int]  # all rows of the batch per table, staged ones included
+    # Staged parts (see Storage.stage) appended after `data`, in order, per table.
+    staged: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Storage(Protocol):
@@ -36,6 +38,16 @@ class Storage(Protocol):
 
     def read_window(self, checkpoint: Checkpoint, since: date) -> tuple[list[OpenPurchase], int]:
         """Committed purchases with purchase_date >= since, and the window's new offset."""
+        ...
+
+    def stage(self, name: str, data: bytes) -> None:
+        """Keep a part of an uncommitted batch where every worker can reach it."""
+        ...
+
+    def has_staged(self, name: str) -> bool: ...
+
+    def drop_staged(self, batch_number: int) -> None:
+        """Forget the staged parts of a committed batch."""
         ...
 
     def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:

@@ -16,11 +16,15 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+
+import numpy as np
+import polars as pl
 
 from first_temporal import schema
 from first_temporal.activities.lifecycle import OpenPurchase
@@ -31,6 +35,8 @@ from first_temporal.storage.base import BatchPayload, key_column, open_purchase
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".etl.lock"
+STAGING_DIR = "_staging"
+COPY_BUFFER = 8 << 20
 LOCK_WAIT_SECONDS = 30.0
 TAIL_PROBE = 4096
 
@@ -205,6 +211,47 @@ class LocalStorage:
             position += len(line) + 1
         return window, new_offset
 
+    def read_window_frame(self, checkpoint: Checkpoint, since: date) -> tuple[pl.DataFrame, int]:
+        """read_window for big windows (the days after a bulk day): columnar, no row objects."""
+        start, end = checkpoint.window_offset, checkpoint.ends[schema.PURCHASE]
+        with open(self.path(schema.PURCHASE), "rb") as fh:
+            fh.seek(start)
+            blob = fh.read(end - start)
+        frame = pl.read_csv(
+            blob,
+            has_header=False,
+            new_columns=list(schema.COLUMNS[schema.PURCHASE]),
+            schema_overrides={
+                c: pl.Utf8 for c in ("purchase_date", "delivery_date", "refund_till", "delivered")
+            },
+        )
+        keep = frame["purchase_date"] >= since.isoformat()
+        first = int(keep.arg_true()[0]) if keep.any() else frame.height
+        if first == frame.height:
+            return frame.clear(), end
+        if first == 0:
+            return frame, start
+        newlines = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 10)
+        return frame.slice(first), start + int(newlines[first - 1]) + 1
+
+    # -- staging -------------------------------------------------------------------
+
+    def staged_path(self, name: str) -> Path:
+        return self.root / STAGING_DIR / name
+
+    def stage(self, name: str, data: bytes) -> None:
+        path = self.staged_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)  # durability comes from the commit's fsync of the tables
+
+    def has_staged(self, name: str) -> bool:
+        return self.staged_path(name).is_file()
+
+    def drop_staged(self, batch_number: int) -> None:
+        shutil.rmtree(self.root / STAGING_DIR / f"batch-{batch_number:06d}", ignore_errors=True)
+
     # -- writing -------------------------------------------------------------------
 
     @contextmanager
@@ -247,9 +294,18 @@ class LocalStorage:
                 )
             if current.batch_number == 0:
                 self._initialise(current)
+            parts = {
+                t: [self.staged_path(n) for n in payload.staged.get(t, [])]
+                for t in schema.BATCH_TABLES
+            }
+            missing = [str(p) for paths in parts.values() for p in paths if not p.is_file()]
+            if missing:  # retryable: the chunk that stages it runs again on retry of the batch
+                raise FileNotFoundError(f"staged part missing: {missing[0]}")
             ends: dict[str, int] = {}
             for table in schema.BATCH_TABLES:
-                ends[table] = self._append(table, current.ends[table], payload.data[table])
+                ends[table] = self._append(
+                    table, current.ends[table], payload.data[table], parts[table]
+                )
             committed = current.advanced(
                 previous_date=payload.batch_date,
                 last_customer_id=payload.last_customer_id,
@@ -272,7 +328,9 @@ class LocalStorage:
             atomic_write(self.path(schema.PRODUCT), schema.catalogue_bytes())
         atomic_write(self.root / schema.CHECKPOINT_FILE, initial.to_csv())
 
-    def _append(self, table: str, committed_end: int, data: bytes) -> int:
+    def _append(
+        self, table: str, committed_end: int, data: bytes, parts: list[Path] | None = None
+    ) -> int:
         path = self.path(table)
         if not path.is_file():
             atomic_write(path, schema.header_line(table))
@@ -287,6 +345,9 @@ class LocalStorage:
                 fh.truncate(committed_end)
             fh.seek(committed_end)
             fh.write(data)
+            for part in parts or []:
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, fh, COPY_BUFFER)
             fh.flush()
             os.fsync(fh.fileno())
-        return committed_end + len(data)
+            return fh.tell()

@@ -33,6 +33,7 @@ import logging
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -226,7 +227,37 @@ class S3Storage:
 
     # -- writing -------------------------------------------------------------------
 
+    def staged_key(self, name: str) -> str:
+        return f"{self.root}_staging/{name}"
+
+    def stage(self, name: str, data: bytes) -> None:
+        self._put(self.staged_key(name), data)
+
+    def has_staged(self, name: str) -> bool:
+        return self._get(self.staged_key(name)) is not None
+
+    def drop_staged(self, batch_number: int) -> None:
+        prefix = self.staged_key(f"batch-{batch_number:06d}/")
+        keys = [k for k in self._keys_after(prefix) if k.startswith(prefix)]
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": k} for k in keys[start : start + 1000]]
+            self._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
+
+    def _with_staged(self, payload: BatchPayload) -> BatchPayload:
+        """Staged parts become inline rows (objects are split by partition anyway)."""
+        if not any(payload.staged.values()):
+            return payload
+        data = dict(payload.data)
+        for table, names in payload.staged.items():
+            for name in names:
+                found = self._get(self.staged_key(name))
+                if found is None:
+                    raise FileNotFoundError(f"staged part missing: {self.staged_key(name)}")
+                data[table] = data.get(table, b"") + found[0]
+        return replace(payload, data=data, staged={})
+
     def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
+        payload = self._with_staged(payload)
         current, etag = self._current(expected.seed)
         if (done := self._settled(current, payload)) is not None:
             return done, False

@@ -34,8 +34,10 @@ def batch_problems(job: LoadJob) -> list[str]:
             out.append(f"first batch date {job.batch_date} is not {schema.FIRST_BATCH_DATE}")
     elif not schema.MIN_BATCH_STEP_DAYS <= (day - cp.previous).days <= schema.MAX_BATCH_STEP_DAYS:
         out.append(f"batch date {job.batch_date} is not 1–3 days after {cp.previous_date}")
-    if not job.purchases:
+    if not job.purchases and not job.chunks:
         out.append("no purchases")
+    if job.chunks:  # a bulk day: its chunks checked their own rows (activities.bulk)
+        return out + event_problems(job)
     next_customer = cp.last_customer_id + 1
     for i, p in enumerate(job.purchases):
         where = f"purchase transaction_id={p.transaction_id}"
@@ -66,6 +68,11 @@ def batch_problems(job: LoadJob) -> list[str]:
         (p.customer_id, p.email_address, p.purchase_date) for p in firsts
     ]:
         out.append("customer rows are not exactly the day's first-time buyers")
+    return out + event_problems(job)
+
+
+def event_problems(job: LoadJob) -> list[str]:
+    out: list[str] = []
     seen: set[int] = set()
     for d in job.disputes:
         if d.dispute_type not in schema.DISPUTE_TYPES:

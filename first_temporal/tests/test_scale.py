@@ -1,0 +1,106 @@
+"""The scale paths give the same bytes as the daily path: backfill spans, bulk days in
+chunks, columnar windows after a bulk day."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from first_temporal.activities import transformer
+from first_temporal.activities.lifecycle import batch_events
+from first_temporal.activities.source import Rates, generate_purchases, next_batch_date
+from first_temporal.activities.vectorized import batch_events_frame, csv_bytes, purchase_frame
+from first_temporal.config import Pipeline
+from first_temporal.jobs import RunJob, RunResult
+from first_temporal.mart import reconcile
+from first_temporal.storage.base import encode_rows, open_purchase
+from first_temporal.tests.snapshots import tables
+from first_temporal.worker_main import build_worker
+from first_temporal.workflow import EtlRunWorkflow
+
+
+@pytest_asyncio.fixture
+async def worker(env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Worker]:
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        async with build_worker(env.client, task_queue, executor) as running:
+            yield running
+
+
+async def run(env: WorkflowEnvironment, queue: str, job: RunJob, name: str) -> RunResult:
+    return await env.client.execute_workflow(
+        EtlRunWorkflow.run, job, id=f"{job.pipeline.pipeline_id}-{name}", task_queue=queue
+    )
+
+
+async def test_a_backfill_span_equals_the_same_days_run_one_by_one(
+    env: WorkflowEnvironment, worker: Worker, task_queue: str, tmp_path: Path
+):
+    spans = Pipeline(location=str(tmp_path / "spans"), seed=21)
+    daily = Pipeline(location=str(tmp_path / "daily"), seed=21)
+    result = await run(env, task_queue, RunJob(spans, 60, span_min=10, span_days=25), "s")
+    assert result.batches == 60 and result.last is not None and result.last.batch_number == 60
+    for i in range(60):
+        await run(env, task_queue, RunJob(daily, 1), f"d{i}")
+    assert tables(tmp_path / "spans") == tables(tmp_path / "daily")
+    assert reconcile(str(tmp_path / "spans")) == []
+
+
+async def test_a_bulk_day_in_chunks_equals_the_daily_path(
+    env: WorkflowEnvironment, worker: Worker, task_queue: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr("first_temporal.activities.bulk.PART_ROWS", 300)
+    bulk = Pipeline(location=str(tmp_path / "bulk"), seed=8)
+    plain = Pipeline(location=str(tmp_path / "plain"), seed=8)
+    for pipeline, threshold in ((bulk, 1000), (plain, 10**9)):
+        await run(env, task_queue, RunJob(pipeline, 3), f"before-{threshold}")
+        job = RunJob(pipeline, 1, purchases=2500, bulk_threshold=threshold, chunk_rows=700)
+        result = await run(env, task_queue, job, f"bulk-{threshold}")
+        assert result.last is not None and result.last.purchases == 2500
+    assert tables(tmp_path / "bulk") == tables(tmp_path / "plain")
+    assert not any((tmp_path / "bulk" / "_staging").glob("batch-*"))  # dropped after commit
+    monkeypatch.setattr(transformer, "BIG_WINDOW_BYTES", 0)  # columnar window from here on
+    monkeypatch.setattr(transformer, "INLINE_EVENTS", 100)  # and staged events
+    await run(env, task_queue, RunJob(bulk, 4), "after-bulk")
+    monkeypatch.setattr(transformer, "BIG_WINDOW_BYTES", 1 << 40)
+    await run(env, task_queue, RunJob(plain, 4), "after-plain")
+    assert tables(tmp_path / "bulk") == tables(tmp_path / "plain")
+    assert reconcile(str(tmp_path / "bulk")) == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_vectorised_source_and_lifecycle_match_the_row_by_row_code(seed: int):
+    rates = Rates()
+    day = date(2021, 3, 4)
+    rows = generate_purchases(seed, day, 100500, 2000, rates, count=3000)
+    frame = pl.concat(
+        [
+            purchase_frame(seed, day, 100500, 2000, rates, 0, 1234),
+            purchase_frame(seed, day, 100500, 2000, rates, 1234, 3000),
+        ]
+    )
+    assert csv_bytes(frame) == encode_rows(rows)
+    window, frames = [], []
+    previous, day = None, next_batch_date(seed, None)
+    last_customer, last_txn = 99999, 0
+    for _ in range(70):
+        todays = generate_purchases(seed, day, last_customer, last_txn, rates)
+        window += [open_purchase([str(v) for v in vars(p).values()]) for p in todays]
+        frames.append(purchase_frame(seed, day, last_customer, last_txn, rates, 0, len(todays)))
+        deliveries, disputes = batch_events(seed, rates, previous, day, window)
+        frame_deliveries, frame_disputes = batch_events_frame(
+            seed, rates, previous, day, pl.concat(frames)
+        )
+        assert csv_bytes(frame_deliveries) == encode_rows(deliveries)
+        assert csv_bytes(frame_disputes) == encode_rows(disputes)
+        last_txn += len(todays)
+        last_customer += sum(p.checkout_type == "First Time Customer" for p in todays)
+        previous, day = day, next_batch_date(seed, day)
