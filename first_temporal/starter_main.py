@@ -13,12 +13,15 @@ import time
 import uuid
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from first_temporal.activities.source import Rates
 from first_temporal.client import UserError, connect, require_worker
 from first_temporal.config import Pipeline, resolve_location, resolve_seed, task_queue
 from first_temporal.jobs import BatchSummary, RunJob, RunProgress, RunResult
+from first_temporal.schedules import create_or_update, manage, parse_interval
+from first_temporal.search_attributes import start_attributes
+from first_temporal.status import status_text
 from first_temporal.workflow import WORKFLOW_TASK_TIMEOUT, EtlRunWorkflow
 
 POLL_SECONDS = 0.25
@@ -34,7 +37,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)"
     )
+    ops = parser.add_argument_group("operating it").add_mutually_exclusive_group()
+    ops.add_argument(
+        "--schedule",
+        metavar="INTERVAL",
+        help="create or update this pipeline's schedule: one batch every INTERVAL (1d, 6h, 30m)",
+    )
+    ops.add_argument("--pause", action="store_true", help="pause the schedule")
+    ops.add_argument("--unpause", action="store_true", help="resume the schedule")
+    ops.add_argument("--trigger", action="store_true", help="start one scheduled run now")
+    ops.add_argument("--delete-schedule", action="store_true", help="delete the schedule")
+    ops.add_argument(
+        "--status",
+        action="store_true",
+        help="show the checkpoint, schedule, last batches and what runs now",
+    )
     args = parser.parse_args(argv)
+    if args.schedule is not None:
+        try:
+            args.every = parse_interval(args.schedule)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.purchases is not None and args.purchases < 1:
@@ -91,6 +114,7 @@ async def run(args: argparse.Namespace) -> int:
             id=f"{pipeline.pipeline_id}-run-{uuid.uuid4().hex[:12]}",
             task_queue=queue,
             task_timeout=WORKFLOW_TASK_TIMEOUT,
+            search_attributes=await start_attributes(client, pipeline.pipeline_id),
         )
         result = await follow(handle, args.runs)
     except WorkflowFailureError as exc:
@@ -109,10 +133,39 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def operate(args: argparse.Namespace) -> int:
+    """The schedule and status commands: one short answer each."""
+    pipeline = Pipeline(
+        location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
+    )
+    queue = args.task_queue or task_queue()
+    client: Client = await connect()
+    try:
+        if args.status:
+            print(await status_text(client, pipeline), flush=True)
+            return 0
+        if args.schedule is not None:
+            line = await create_or_update(client, pipeline, queue, args.every, args.purchases)
+        else:
+            flags = ("pause", "unpause", "trigger")
+            action = next((a for a in flags if getattr(args, a)), "delete")
+            line = await manage(client, pipeline, queue, action)
+    except RPCError as exc:
+        lost = exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+        raise UserError(f"Temporal: {exc.message}", exit_code=3 if lost else 1) from None
+    print(line, flush=True)
+    return 0
+
+
+def operating(args: argparse.Namespace) -> bool:
+    flags = ("status", "pause", "unpause", "trigger", "delete_schedule")
+    return args.schedule is not None or any(getattr(args, f) for f in flags)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        return asyncio.run(run(args))
+        return asyncio.run(operate(args) if operating(args) else run(args))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

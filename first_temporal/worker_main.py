@@ -16,27 +16,41 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from first_temporal.activities.extractor import pull_recent_purchases, read_checkpoint
+from first_temporal import logging_setup
+from first_temporal.activities.backfill import backfill_days
+from first_temporal.activities.bulk import generate_chunk
+from first_temporal.activities.extractor import (
+    next_batch_day,
+    pull_recent_purchases,
+    read_checkpoint,
+)
 from first_temporal.activities.loader import load_batch, wait_for_batch
+from first_temporal.activities.mart import refresh_mart, update_mart
 from first_temporal.activities.transformer import (
     define_customers_from_purchases,
     derive_lifecycle_events,
 )
 from first_temporal.client import UserError, connect
 from first_temporal.config import task_queue
-from first_temporal.workflow import EtlBatchWorkflow, EtlRunWorkflow
+from first_temporal.metrics import EtlMetrics, prometheus_runtime
+from first_temporal.workflow import EtlBatchWorkflow, EtlMartWorkflow, EtlRunWorkflow
 
 log = logging.getLogger("first_temporal.worker")
 
 ACTIVITIES: list[Callable[..., Any]] = [
     read_checkpoint,
     pull_recent_purchases,
+    next_batch_day,
+    generate_chunk,
+    backfill_days,
     define_customers_from_purchases,
     derive_lifecycle_events,
     load_batch,
+    update_mart,
+    refresh_mart,
     wait_for_batch,
 ]
-WORKFLOWS = [EtlBatchWorkflow, EtlRunWorkflow]
+WORKFLOWS = [EtlBatchWorkflow, EtlRunWorkflow, EtlMartWorkflow]
 GRACE = timedelta(seconds=10)
 
 
@@ -49,13 +63,20 @@ def build_worker(client: Client, queue: str, executor: ThreadPoolExecutor) -> Wo
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         graceful_shutdown_timeout=GRACE,
+        interceptors=[EtlMetrics()],
         # After a crash, the next worker picks up cached workflows quickly.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
 
 
 async def run(args: argparse.Namespace) -> int:
-    client = await connect()
+    runtime = None
+    if args.metrics_port is not None:
+        try:
+            runtime = prometheus_runtime(args.metrics_port)
+        except ValueError as exc:  # e.g. the port is taken
+            raise UserError(f"cannot serve metrics on port {args.metrics_port}: {exc}") from None
+    client = await connect(runtime)
     queue = args.task_queue or task_queue()
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
         worker = build_worker(client, queue, executor)
@@ -77,10 +98,17 @@ async def run(args: argparse.Namespace) -> int:
             client.service_client.config.target_host,
             client.namespace,
         )
+        if args.metrics_port is not None:
+            log.info("metrics at http://127.0.0.1:%d/metrics", args.metrics_port)
         async with worker:
             await stop.wait()
     log.info("worker stopped")
     return 0
+
+
+def _env_port() -> int | None:
+    value = os.environ.get("ETL_METRICS_PORT")
+    return int(value) if value else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,12 +116,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)"
     )
-    parser.add_argument("--log-level", default=os.environ.get("ETL_LOG_LEVEL", "INFO"))
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("ETL_LOG_LEVEL", "INFO"),
+        help="DEBUG, INFO, WARNING or ERROR (default: $ETL_LOG_LEVEL or INFO)",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=_env_port(),
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (default: $ETL_METRICS_PORT)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        logging_setup.configure(args.log_level)
+    except ValueError:
+        parser.error(f"unknown --log-level {args.log_level!r}")
     try:
         return asyncio.run(run(args))
     except UserError as exc:

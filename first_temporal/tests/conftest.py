@@ -12,6 +12,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import Pipeline
+from first_temporal.search_attributes import BATCH_DATE, PIPELINE
 
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = BIN / "temporal"
@@ -29,10 +30,12 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real dev server on a free loopback port (end-to-end tests)."""
+    """The real dev server on a free loopback port (end-to-end tests), with the search
+    attributes ./build.sh registers."""
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(TEMPORAL_CLI),
         ip="127.0.0.1",
+        search_attributes=[BATCH_DATE, PIPELINE],
     ) as environment:
         yield environment
 

@@ -1,0 +1,130 @@
+"""ETL metrics on the SDK's own meter, so one Prometheus endpoint serves everything.
+
+The worker installs `EtlMetrics` as an interceptor: it counts the rows each committed load
+wrote, bad-input rejections and each batch's duration, so activities and workflows stay
+free of metrics code. The `record_*` helpers work from an activity or a workflow (where
+the SDK drops metrics during replay) and do nothing elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.common import MetricMeter
+from temporalio.exceptions import ApplicationError
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    ExecuteWorkflowInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+from first_temporal import logging_setup, schema
+from first_temporal.errors import BAD_INPUT
+from first_temporal.jobs import BatchOutcome, BatchSummary, SpanResult
+
+ROWS = "etl_rows_written"
+BATCHES = "etl_batches_committed"
+BAD_INPUTS = "etl_bad_input_rejections"
+DURATION = "etl_batch_duration_seconds"
+DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+
+def prometheus_runtime(port: int, host: str = "127.0.0.1") -> Runtime:
+    """A runtime whose meter is scraped at http://host:port/metrics."""
+    config = PrometheusConfig(
+        bind_address=f"{host}:{port}",
+        histogram_bucket_overrides={DURATION: DURATION_BUCKETS},
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=config))
+
+
+def _meter() -> MetricMeter | None:
+    if activity.in_activity():
+        return activity.metric_meter()
+    if workflow.in_workflow():
+        return workflow.metric_meter()
+    return None
+
+
+def record_rows(table: str, rows: int) -> None:
+    """Committed rows appended to `table`."""
+    meter = _meter()
+    if meter is not None and rows:
+        meter.create_counter(ROWS, "rows appended to a table by committed batches", "rows").add(
+            rows, {"table": table}
+        )
+
+
+def record_batch_committed(summary: BatchSummary) -> None:
+    """Everything a committed load wrote (a retry that found it committed wrote nothing)."""
+    meter = _meter()
+    if meter is None or not summary.committed:
+        return
+    meter.create_counter(BATCHES, "batches committed", "batches").add(1)
+    record_rows(schema.PURCHASE, summary.purchases)
+    record_rows(schema.CUSTOMER, summary.new_customers)
+    record_rows(schema.DISPUTE, summary.disputes)
+    record_rows(schema.DELIVERY, summary.deliveries)
+
+
+def record_bad_input() -> None:
+    """A table or checkpoint was refused as unreadable or inconsistent."""
+    meter = _meter()
+    if meter is not None:
+        meter.create_counter(BAD_INPUTS, "activities that refused bad input", "errors").add(1)
+
+
+def record_batch_duration(seconds: float) -> None:
+    """Workflow time from a batch's start to its commit."""
+    meter = _meter()
+    if meter is not None:
+        meter.create_histogram_float(DURATION, "batch duration, start to commit", "s").record(
+            seconds
+        )
+
+
+class _Activities(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        job = input.args[0] if input.args else None
+        token = logging_setup.set_batch_date(getattr(job, "batch_date", None))
+        try:
+            result = await super().execute_activity(input)
+        except ApplicationError as exc:
+            if exc.type == BAD_INPUT:
+                record_bad_input()
+            raise
+        finally:
+            logging_setup.reset_batch_date(token)
+        if isinstance(result, BatchSummary):  # load_batch
+            record_batch_committed(result)
+        elif isinstance(result, SpanResult):  # backfill_days commits many days at once
+            for summary in result.summaries:
+                record_batch_committed(summary)
+        return result
+
+
+class _Workflows(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        result = await super().execute_workflow(input)
+        if isinstance(result, BatchOutcome) and result.committed:
+            for summary in result.summaries:
+                if summary.committed:
+                    record_batch_duration(summary.elapsed_seconds)
+        return result
+
+
+class EtlMetrics(Interceptor):
+    """Worker interceptor that records the ETL metrics (see module docstring)."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _Activities(next)
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return _Workflows
