@@ -4,12 +4,18 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from first_temporal.activities.source import Rates
-from first_temporal.storage.base import Storage
+from first_temporal.rows import Rates
 
+if TYPE_CHECKING:
+    from first_temporal.storage.base import Storage
+
+RUN_WORKFLOW = "EtlRunWorkflow"
+# A workflow task held by a killed worker is handed to another after this long.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 DEFAULT_SEED = 42
 DEFAULT_TASK_QUEUE = "first-temporal"
 DEFAULT_DATA_DIR = "data"
@@ -32,6 +38,10 @@ class Pipeline:
         digest = hashlib.sha256(self.location.encode()).hexdigest()[:8]
         name = re.sub(r"[^A-Za-z0-9]+", "-", self.location.rstrip("/").rsplit("/", 1)[-1])
         return f"etl-{name.strip('-') or 'root'}-{digest}"
+
+    @property
+    def mart_workflow_id(self) -> str:
+        return f"{self.pipeline_id}-mart"
 
     def batch_workflow_id(self, batch_number: int) -> str:
         return f"{self.pipeline_id}-batch-{batch_number:06d}"
@@ -58,11 +68,11 @@ def task_queue() -> str:
     return os.environ.get("ETL_TASK_QUEUE", DEFAULT_TASK_QUEUE)
 
 
-def open_storage(location: str) -> Storage:
+def open_storage(location: str) -> "Storage":
     if location.startswith("s3://"):
         from first_temporal.storage.s3 import S3Storage
 
-        return cast(Storage, S3Storage(location))
+        return cast("Storage", S3Storage(location))
     from first_temporal.storage.local import LocalStorage
 
     return LocalStorage(location)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from first_temporal.activities.source import Customer, Delivery, Dispute, Purchase
 from first_temporal.checkpoint import Checkpoint
 from first_temporal.config import Pipeline
+from first_temporal.rows import Customer, Delivery, Dispute, Purchase
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from first_temporal.client import UserError, require_worker
-from first_temporal.config import Pipeline
+from first_temporal.config import WORKFLOW_TASK_TIMEOUT, Pipeline
 from first_temporal.jobs import RunJob
 from first_temporal.search_attributes import start_attributes
-from first_temporal.workflow import WORKFLOW_TASK_TIMEOUT, EtlRunWorkflow
+from first_temporal.workflow import EtlRunWorkflow
 
 UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 INTERVAL = re.compile(r"(\d+)([dhms])")

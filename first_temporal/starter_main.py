@@ -11,21 +11,30 @@ import asyncio
 import sys
 import time
 import uuid
+from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from first_temporal.activities.source import Rates
 from first_temporal.client import UserError, connect, require_worker
-from first_temporal.config import Pipeline, resolve_location, resolve_seed, task_queue
+from first_temporal.config import (
+    RUN_WORKFLOW,
+    WORKFLOW_TASK_TIMEOUT,
+    Pipeline,
+    resolve_location,
+    resolve_seed,
+    task_queue,
+)
 from first_temporal.jobs import BatchSummary, RunJob, RunProgress, RunResult
-from first_temporal.schedules import create_or_update, manage, parse_interval
+from first_temporal.rows import Rates
 from first_temporal.search_attributes import start_attributes
-from first_temporal.status import status_text
-from first_temporal.workflow import WORKFLOW_TASK_TIMEOUT, EtlRunWorkflow
+
+# The workflow is named, not imported: the starter stays a light client (no pandas-sized
+# imports before it can say anything).
 
 POLL_SECONDS = 0.25
 QUERY_TIMEOUT = 3.0
+LINES_UP_TO = 100  # longer runs show a progress bar instead of a line per batch
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -55,6 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.schedule is not None:
         try:
+            from first_temporal.schedules import parse_interval
+
             args.every = parse_interval(args.schedule)
         except ValueError as exc:
             parser.error(str(exc))
@@ -73,22 +84,39 @@ def summary_line(s: BatchSummary) -> str:
     )
 
 
-async def follow(handle: WorkflowHandle[EtlRunWorkflow, RunResult], total: int) -> RunResult:
-    """Print each batch as it commits (from the run's progress query) until the run ends."""
+def progress_bar(done: int, total: int, stage: str, width: int = 30) -> str:
+    filled = width * done // max(total, 1)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} batches  {stage}"
+
+
+async def follow(handle: WorkflowHandle[Any, RunResult], total: int) -> RunResult:
+    """Report each batch as it commits (from the run's progress query) until the run ends:
+    a line per batch, or for long runs a progress bar."""
     printed = 0
+    shown = -1
+    lines = total <= LINES_UP_TO
+    tty = sys.stderr.isatty()
     result_task = asyncio.ensure_future(handle.result())
     while True:
         done, _ = await asyncio.wait({result_task}, timeout=POLL_SECONDS)
         try:
             progress: RunProgress = await asyncio.wait_for(
-                handle.query(EtlRunWorkflow.progress, printed), QUERY_TIMEOUT
+                handle.query("progress", printed, result_type=RunProgress), QUERY_TIMEOUT
             )
         except (RPCError, TimeoutError):  # no worker right now (restarting): keep waiting
             progress = RunProgress(done=printed, total=total, stage="")
-        for summary in progress.summaries:
-            print(summary_line(summary), flush=True)
-        printed = max(printed, progress.first_index + len(progress.summaries))
+        if lines:
+            for summary in progress.summaries:
+                print(summary_line(summary), flush=True)
+            printed = max(printed, progress.first_index + len(progress.summaries))
+        elif progress.done != shown and (tty or progress.done * 10 // total != shown * 10 // total):
+            shown = progress.done
+            bar = progress_bar(progress.done, total, progress.stage)
+            print(f"\r{bar}" if tty else bar, end="" if tty else "\n", file=sys.stderr, flush=True)
+            printed = progress.done
         if done:
+            if not lines and tty:
+                print(file=sys.stderr)
             return result_task.result()
 
 
@@ -108,9 +136,10 @@ async def run(args: argparse.Namespace) -> int:
     await require_worker(client, queue)
     started = time.monotonic()
     try:
-        handle = await client.start_workflow(
-            EtlRunWorkflow.run,
+        handle: WorkflowHandle[Any, RunResult] = await client.start_workflow(
+            RUN_WORKFLOW,
             RunJob(pipeline, args.runs, args.purchases),
+            result_type=RunResult,
             id=f"{pipeline.pipeline_id}-run-{uuid.uuid4().hex[:12]}",
             task_queue=queue,
             task_timeout=WORKFLOW_TASK_TIMEOUT,
@@ -135,6 +164,9 @@ async def run(args: argparse.Namespace) -> int:
 
 async def operate(args: argparse.Namespace) -> int:
     """The schedule and status commands: one short answer each."""
+    from first_temporal.schedules import create_or_update, manage
+    from first_temporal.status import status_text
+
     pipeline = Pipeline(
         location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
     )

@@ -3,6 +3,7 @@
 EtlBatchWorkflow is one business day: extract -> transform -> load -> mart. A bulk day
 (--purchases over BULK_THRESHOLD) extracts in chunks that any worker may take; a
 backfill span runs many days in one activity and commits them together.
+EtlMartWorkflow keeps the DuckDB mart in step, off the batches' critical path.
 EtlRunWorkflow runs N days in order, one batch workflow each (or one per span), and
 survives any number of days by continuing as new.
 """
@@ -10,13 +11,13 @@ survives any number of days by continuing as new.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -33,13 +34,14 @@ with workflow.unsafe.imports_passed_through():
         read_checkpoint,
     )
     from first_temporal.activities.loader import load_batch, wait_for_batch
-    from first_temporal.activities.mart import update_mart
+    from first_temporal.activities.mart import refresh_mart, update_mart
     from first_temporal.activities.source import Customer
     from first_temporal.activities.transformer import (
         define_customers_from_purchases,
         derive_lifecycle_events,
     )
     from first_temporal.checkpoint import Checkpoint
+    from first_temporal.config import WORKFLOW_TASK_TIMEOUT
     from first_temporal.errors import BAD_INPUT, STALE_BATCH
     from first_temporal.jobs import (
         BatchJob,
@@ -50,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ExtractJob,
         LifecycleJob,
         LoadJob,
+        MartSummary,
         PipelineRef,
         RunJob,
         RunProgress,
@@ -57,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         SpanJob,
         WaitJob,
     )
+    from first_temporal.search_attributes import BATCH_DATE, PIPELINE, batch_datetime
 
 # Retries: quick first retry, capped backoff; bad input is non-retryable by type.
 RETRY = RetryPolicy(
@@ -68,8 +72,6 @@ RETRY = RetryPolicy(
 STEP_TIMEOUT = timedelta(minutes=10)
 # A killed worker's activity is retried after at most this long, not the default minutes.
 HEARTBEAT_TIMEOUT = timedelta(seconds=4)
-# A workflow task held by a killed worker is handed to another after this long.
-WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 SUMMARY_BUFFER = 100
 BATCHES_PER_RUN = 500  # bound on a run's history before it continues as new
 
@@ -86,6 +88,18 @@ def step(activity: Callable[[In], Out], arg: In) -> Awaitable[Out]:
         heartbeat_timeout=HEARTBEAT_TIMEOUT,
         retry_policy=RETRY,
     )
+
+
+def _pipeline_attribute() -> TypedSearchAttributes | None:
+    """The run's Pipeline attribute, for its batches (None when the server lacks it)."""
+    value = workflow.info().typed_search_attributes.get(PIPELINE)
+    return TypedSearchAttributes([SearchAttributePair(PIPELINE, value)]) if value else None
+
+
+def _tag_batch_date(day: str) -> None:
+    """BatchDate, only when started with Pipeline (a server that registered both)."""
+    if workflow.info().typed_search_attributes.get(PIPELINE) is not None:
+        workflow.upsert_search_attributes([BATCH_DATE.value_set(batch_datetime(day))])
 
 
 @workflow.defn
@@ -110,12 +124,18 @@ class EtlBatchWorkflow:
             self._stage = f"backfill of {job.days} days"
             span = await step(backfill_days, SpanJob(pipeline, checkpoint, job.days, job.purchases))
             summaries = span.summaries
+            _tag_batch_date(summaries[0].batch_date)
         elif job.purchases is not None and job.purchases > job.bulk_threshold:
             summaries = [await self._bulk_day(job)]
         else:
             summaries = [await self._day(job)]
         self._stage = "mart"
-        await step(update_mart, PipelineRef(pipeline))
+        await workflow.execute_activity(
+            refresh_mart,
+            PipelineRef(pipeline),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+        )
         self._stage = "done"
         return BatchOutcome(committed=True, summaries=summaries)
 
@@ -127,6 +147,7 @@ class EtlBatchWorkflow:
         extracted = await step(
             pull_recent_purchases, ExtractJob(pipeline, checkpoint, job.purchases)
         )
+        _tag_batch_date(extracted.batch_date)
 
         self._stage = "transform"
         customers: list[Customer] = await step(
@@ -162,6 +183,7 @@ class EtlBatchWorkflow:
         started = workflow.now()
         self._stage = "extract"
         day = await step(next_batch_day, ExtractJob(pipeline, checkpoint, total))
+        _tag_batch_date(day)
         size = job.chunk_rows
         bounds = [(s, min(s + size, total)) for s in range(0, total, size)]
         self._stage = f"extract: {len(bounds)} chunks"
@@ -246,7 +268,9 @@ class EtlRunWorkflow:
             batch_id = pipeline.batch_workflow_id(number)
             if days > 1:
                 batch_id += f"-{number + days - 1:06d}"
-            self._stage = f"batch {number}" if days == 1 else f"batches {number}-{number + days - 1}"
+            self._stage = (
+                f"batch {number}" if days == 1 else f"batches {number}-{number + days - 1}"
+            )
             try:
                 outcome = await workflow.execute_child_workflow(
                     EtlBatchWorkflow.run,
@@ -260,6 +284,7 @@ class EtlRunWorkflow:
                     ),
                     id=batch_id,
                     task_timeout=WORKFLOW_TASK_TIMEOUT,
+                    search_attributes=_pipeline_attribute(),
                 )
             except (WorkflowAlreadyStartedError, ChildWorkflowError) as exc:
                 if await self._lost_race(exc, batch_id):
@@ -288,3 +313,32 @@ class EtlRunWorkflow:
             cause = exc.cause.cause
             return isinstance(cause, ApplicationError) and cause.type == STALE_BATCH
         return False
+
+
+@workflow.defn
+class EtlMartWorkflow:
+    """Keeps a pipeline's DuckDB mart in step with its tables, one refresh at a time.
+
+    Every committed batch signals it (signal-with-start on a per-pipeline id); refreshes
+    requested while one runs are coalesced into the next, which applies everything
+    committed so far. Signals are handled before the loop re-checks, so none is lost.
+    """
+
+    def __init__(self) -> None:
+        self._pending = True  # a start is a request too
+
+    @workflow.signal
+    def refresh(self) -> None:
+        self._pending = True
+
+    @workflow.run
+    async def run(self, job: PipelineRef) -> MartSummary:
+        summary = MartSummary(applied=False, to_batch=0, new_rows=0)
+        rounds = 0
+        while self._pending:
+            self._pending = False
+            summary = await step(update_mart, job)
+            rounds += 1
+            if rounds >= 200 and self._pending:
+                workflow.continue_as_new(job)
+        return summary

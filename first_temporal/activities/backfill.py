@@ -38,9 +38,7 @@ def backfill_days(job: SpanJob) -> SpanResult:
     storage = open_storage(pipeline.location)
     first_day = next_batch_date(pipeline.seed, start.previous)
     try:
-        live, _ = storage.read_window(
-            start, first_day - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
-        )
+        live, _ = storage.read_window(start, first_day - timedelta(days=schema.DISPUTE_WINDOW_DAYS))
     except BadInput as exc:
         raise as_application_error(exc) from None
     live = [p for p in live if _still_open(pipeline, p, start.previous or first_day)]
@@ -52,22 +50,40 @@ def backfill_days(job: SpanJob) -> SpanResult:
     for index in range(job.days):
         day = next_batch_date(pipeline.seed, cp.previous)
         purchases = generate_purchases(
-            pipeline.seed, day, cp.last_customer_id, cp.last_transaction_id, pipeline.rates,
+            pipeline.seed,
+            day,
+            cp.last_customer_id,
+            cp.last_transaction_id,
+            pipeline.rates,
             job.purchases,
         )
         customers = new_customers(purchases)
         todays = [open_purchase([str(v) for v in astuple(p)]) for p in purchases]
         live.extend(todays)
         deliveries, disputes = batch_events(pipeline.seed, pipeline.rates, cp.previous, day, live)
-        day_job = LoadJob(pipeline, cp, day.isoformat(), purchases, customers, disputes,
-                          deliveries, window_offset=0)
+        day_job = LoadJob(
+            pipeline,
+            cp,
+            day.isoformat(),
+            purchases,
+            customers,
+            disputes,
+            deliveries,
+            window_offset=0,
+        )
         try:
             check_batch(day_job)
         except BadInput as exc:
             raise as_application_error(exc) from None
-        day_offsets.append((day.isoformat(), start.ends[schema.PURCHASE] + len(data[schema.PURCHASE])))
-        for table, table_rows in ((schema.PURCHASE, purchases), (schema.CUSTOMER, customers),
-                                  (schema.DISPUTE, disputes), (schema.DELIVERY, deliveries)):
+        day_offsets.append(
+            (day.isoformat(), start.ends[schema.PURCHASE] + len(data[schema.PURCHASE]))
+        )
+        for table, table_rows in (
+            (schema.PURCHASE, purchases),
+            (schema.CUSTOMER, customers),
+            (schema.DISPUTE, disputes),
+            (schema.DELIVERY, deliveries),
+        ):
             data[table] += encode_rows(table_rows)
             rows[table] += len(table_rows)
         cp = cp.advanced(
@@ -78,10 +94,14 @@ def backfill_days(job: SpanJob) -> SpanResult:
         )
         summaries.append(
             BatchSummary(
-                batch_number=cp.batch_number, batch_date=day.isoformat(),
-                purchases=len(purchases), new_customers=len(customers),
-                repeat_purchases=len(purchases) - len(customers), disputes=len(disputes),
-                deliveries=len(deliveries), committed=True,
+                batch_number=cp.batch_number,
+                batch_date=day.isoformat(),
+                purchases=len(purchases),
+                new_customers=len(customers),
+                repeat_purchases=len(purchases) - len(customers),
+                disputes=len(disputes),
+                deliveries=len(deliveries),
+                committed=True,
             )
         )
         live = [p for p in live if _still_open(pipeline, p, day)]
@@ -112,7 +132,7 @@ def _window_offset(
     since = (last - timedelta(days=schema.DISPUTE_WINDOW_DAYS)).isoformat()
     committed_end = start.ends[schema.PURCHASE]
     _, offset = storage.read_window(start, last - timedelta(days=schema.DISPUTE_WINDOW_DAYS))  # type: ignore[attr-defined]
-    if offset != committed_end or start.window_offset == 0 and committed_end == 0:
+    if offset != committed_end or (start.window_offset == 0 and committed_end == 0):
         return int(offset)
     for day, day_offset in day_offsets:
         if day >= since:

@@ -88,20 +88,26 @@ def chunk_problems(frame: pl.DataFrame, job: ChunkJob, day: date, low: int) -> l
     cp = job.checkpoint
     first_txn = cp.last_transaction_id + 1 + low
     checks = frame.select(
-        (pl.col("transaction_id") != pl.int_range(first_txn, first_txn + pl.len())).sum()
+        (pl.col("transaction_id") != pl.int_range(first_txn, first_txn + pl.len()))
+        .sum()
         .alias("transaction_id not contiguous"),
-        (pl.col("purchase_date") != day.isoformat()).sum().alias("purchase_date not the batch date"),
+        (pl.col("purchase_date") != day.isoformat())
+        .sum()
+        .alias("purchase_date not the batch date"),
         (
-            (pl.col("delivery_date").str.to_date() - pl.lit(day)).dt.total_days()
+            (pl.col("delivery_date").str.to_date() - pl.lit(day))
+            .dt.total_days()
             .is_between(schema.MIN_DELIVERY_DAYS, schema.MAX_DELIVERY_DAYS)
             .not_()
-        ).sum().alias("delivery not 1–5 days after purchase"),
+        )
+        .sum()
+        .alias("delivery not 1–5 days after purchase"),
         (~pl.col("product_id").is_in(list(schema.PRODUCT_IDS))).sum().alias("unknown product_id"),
-        (~pl.col("checkout_type").is_in(list(schema.CHECKOUT_TYPES))).sum()
+        (~pl.col("checkout_type").is_in(list(schema.CHECKOUT_TYPES)))
+        .sum()
         .alias("bad checkout_type"),
-        (
-            (pl.col("checkout_type") == schema.REPEAT)
-            & (pl.col("customer_id") > cp.last_customer_id)
-        ).sum().alias("repeat customer who never bought before"),
+        ((pl.col("checkout_type") == schema.REPEAT) & (pl.col("customer_id") > cp.last_customer_id))
+        .sum()
+        .alias("repeat customer who never bought before"),
     ).row(0, named=True)
     return [f"{count} rows: {rule}" for rule, count in checks.items() if count]

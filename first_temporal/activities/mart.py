@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.common import WorkflowIDConflictPolicy
 
 from first_temporal.errors import as_application_error
 from first_temporal.jobs import MartSummary, PipelineRef
@@ -21,4 +22,24 @@ def update_mart(job: PipelineRef) -> MartSummary:
         raise as_application_error(exc) from None
     return MartSummary(
         applied=True, to_batch=result.to_batch, new_rows=sum(result.new_rows.values())
+    )
+
+
+@activity.defn
+async def refresh_mart(job: PipelineRef) -> None:
+    """Ask the pipeline's mart workflow to catch up (signal-with-start, coalescing).
+
+    The mart trails the tables by one refresh: a batch is done when its tables and
+    checkpoint are committed, and a slow mart never holds the next batch back.
+    """
+    from first_temporal.workflow import EtlMartWorkflow
+
+    info = activity.info()
+    await activity.client().start_workflow(
+        EtlMartWorkflow.run,
+        job,
+        id=job.pipeline.mart_workflow_id,
+        task_queue=info.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal="refresh",
     )

@@ -14,7 +14,6 @@ than a stateful generator, for three reasons:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -22,6 +21,13 @@ from faker.providers.internet.en_US import Provider as _Internet
 from faker.providers.person.en_US import Provider as _Person
 
 from first_temporal import schema
+
+# Re-exported: the row types are part of the source's vocabulary.
+from first_temporal.rows import Customer as Customer
+from first_temporal.rows import Delivery as Delivery
+from first_temporal.rows import Dispute as Dispute
+from first_temporal.rows import Purchase as Purchase
+from first_temporal.rows import Rates as Rates
 
 MASK64 = (1 << 64) - 1
 UNIT = 1 << 53  # probabilities are compared as 53-bit integers
@@ -56,56 +62,6 @@ def seed_key(seed: int) -> int:
 
 def probability(share: float) -> int:
     return round(share * UNIT)
-
-
-@dataclass(frozen=True)
-class Rates:
-    """Shares of the simulated business. They are part of a pipeline's identity, like the seed."""
-
-    repeat_share: float = 1 / 3
-    cancellation: float = 0.05
-    return_for_refund: float = 0.05
-    return_for_no_refund: float = 0.02
-
-
-@dataclass
-class Purchase:
-    customer_id: int
-    first_name: str
-    last_name: str
-    email_address: str
-    checkout_type: str
-    transaction_id: int
-    product_id: int
-    purchase_date: str
-    delivery_date: str
-    refund_till: str
-    delivered: str = "False"
-
-
-@dataclass
-class Customer:
-    customer_id: int
-    first_name: str
-    last_name: str
-    email_address: str
-    first_purchase_date: str
-
-
-@dataclass
-class Dispute:
-    customer_id: int
-    transaction_id: int
-    product_id: int
-    dispute_type: str
-    dispute_date: str
-
-
-@dataclass
-class Delivery:
-    transaction_id: int
-    status: str
-    status_date: str
 
 
 def customer_identity(seed: int, customer_id: int) -> tuple[str, str, str]:

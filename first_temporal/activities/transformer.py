@@ -10,11 +10,12 @@ from temporalio import activity
 
 from first_temporal import schema
 from first_temporal.activities.lifecycle import batch_events
-from first_temporal.activities.source import Customer, Delivery, Dispute, new_customers
+from first_temporal.activities.source import new_customers
 from first_temporal.activities.vectorized import batch_events_frame, csv_bytes
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, as_application_error
 from first_temporal.jobs import CustomersJob, LifecycleEvents, LifecycleJob
+from first_temporal.rows import Customer, Delivery, Dispute
 from first_temporal.storage.base import open_purchase
 from first_temporal.storage.local import LocalStorage
 

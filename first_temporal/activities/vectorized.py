@@ -16,10 +16,10 @@ from first_temporal.activities.source import (
     FIRST_NAMES,
     LAST_NAMES,
     SALT_DELIVERY,
+    SALT_DOMAIN,
     SALT_FATE,
     SALT_FIRST,
     SALT_LAST,
-    SALT_DOMAIN,
     SALT_PICK,
     SALT_PRODUCT,
     SALT_REPEAT,
@@ -56,7 +56,9 @@ def _iso(days: npt.NDArray[np.int64]) -> pl.Series:
     return pl.Series(days.astype("datetime64[D]")).dt.strftime("%Y-%m-%d")
 
 
-def repeat_flags(key: int, existing: int, rates: Rates, start: int, end: int) -> npt.NDArray[np.bool_]:
+def repeat_flags(
+    key: int, existing: int, rates: Rates, start: int, end: int
+) -> npt.NDArray[np.bool_]:
     if existing <= 0:
         return np.zeros(end - start, dtype=bool)
     counters = np.arange(start, end, dtype=np.uint64)
@@ -81,9 +83,17 @@ def identity_columns(seed: int, customer_ids: U64) -> list[pl.Series]:
     frame = pl.DataFrame([first, last, domain, pl.Series("id", customer_ids.astype(np.int64))])
     email = frame.select(
         pl.concat_str(
-            [pl.col("first_name"), pl.lit("."), pl.col("last_name"), pl.col("id"), pl.lit("@"),
-             pl.col("domain")]
-        ).str.to_lowercase().alias("email_address")
+            [
+                pl.col("first_name"),
+                pl.lit("."),
+                pl.col("last_name"),
+                pl.col("id"),
+                pl.lit("@"),
+                pl.col("domain"),
+            ]
+        )
+        .str.to_lowercase()
+        .alias("email_address")
     ).to_series()
     return [first, last, email]
 
@@ -191,8 +201,10 @@ def batch_events_frame(
         ),
     ).filter(pl.col("purchase_date") >= oldest)
     txn = frame["transaction_id"].to_numpy().astype(np.uint64)
-    pd_, dd, rt = (frame[c].to_numpy().astype(np.int64) for c in
-                   ("purchase_date", "delivery_date", "refund_till"))
+    pd_, dd, rt = (
+        frame[c].to_numpy().astype(np.int64)
+        for c in ("purchase_date", "delivery_date", "refund_till")
+    )
     kind = fates(seed, rates, txn)
     first = np.select([kind == 1, kind == 2], [pd_, dd], rt + 1)
     last = np.select([kind == 1, kind == 2], [dd - 1, rt], pd_ + schema.DISPUTE_WINDOW_DAYS)
@@ -204,7 +216,8 @@ def batch_events_frame(
 
     def filed_by(day: int, next_day: int) -> npt.NDArray[np.bool_]:
         inside = (first <= day) & (day <= last) & ((day >= target) | (next_day > last))
-        return (day > last) | inside
+        filed: npt.NDArray[np.bool_] = (day > last) | inside
+        return filed
 
     filed_now = filed_by(today_n, next_today)
     filed_before = (
@@ -222,20 +235,31 @@ def batch_events_frame(
             "dispute_type": kinds[kind[disputed] - 1] if disputed.any() else np.array([], str),
             "dispute_date": [today_iso] * int(disputed.sum()),
         },
-        schema={"customer_id": pl.Int64, "transaction_id": pl.Int64, "product_id": pl.Int64,
-                "dispute_type": pl.Utf8, "dispute_date": pl.Utf8},
+        schema={
+            "customer_id": pl.Int64,
+            "transaction_id": pl.Int64,
+            "product_id": pl.Int64,
+            "dispute_type": pl.Utf8,
+            "dispute_date": pl.Utf8,
+        },
     ).sort("transaction_id")
     cancelled = disputed & (kind == 1)
     deliveries = pl.concat(
         [
             pl.DataFrame(
-                {"transaction_id": txn[due].astype(np.int64), "status": schema.DELIVERED,
-                 "status_date": _iso(dd[due])},
+                {
+                    "transaction_id": txn[due].astype(np.int64),
+                    "status": schema.DELIVERED,
+                    "status_date": _iso(dd[due]),
+                },
                 schema={"transaction_id": pl.Int64, "status": pl.Utf8, "status_date": pl.Utf8},
             ),
             pl.DataFrame(
-                {"transaction_id": txn[cancelled].astype(np.int64), "status": schema.CANCELLED,
-                 "status_date": [today_iso] * int(cancelled.sum())},
+                {
+                    "transaction_id": txn[cancelled].astype(np.int64),
+                    "status": schema.CANCELLED,
+                    "status_date": [today_iso] * int(cancelled.sum()),
+                },
                 schema={"transaction_id": pl.Int64, "status": pl.Utf8, "status_date": pl.Utf8},
             ),
         ]

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from first_temporal.mart import load
-from first_temporal.mart.db import connect
+from first_temporal.mart.db import connect, one
 from first_temporal.mart.ddl import TABLES, VIEWS
 from first_temporal.mart.state import (
     MART_FILE,
@@ -92,9 +92,13 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
     started = time.monotonic()
     tick = progress or (lambda: None)
     cp = read_committed(data_dir)
-    created = not target.exists()
     con = connect(target)
     try:
+        # A file without the schema (an interrupted first apply) is a new mart too.
+        created = not one(
+            con,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'mart_state'",
+        )[0]
         con.begin()
         try:
             if created:

@@ -12,10 +12,10 @@ from temporalio.worker import Replayer
 from first_temporal.config import Pipeline
 from first_temporal.jobs import RunJob
 from first_temporal.tests.processes import WorkerProcess
-from first_temporal.workflow import EtlBatchWorkflow, EtlRunWorkflow
+from first_temporal.workflow import EtlBatchWorkflow, EtlMartWorkflow, EtlRunWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
-REPLAYER = Replayer(workflows=[EtlRunWorkflow, EtlBatchWorkflow])
+REPLAYER = Replayer(workflows=[EtlRunWorkflow, EtlBatchWorkflow, EtlMartWorkflow])
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in HISTORIES.glob("*.json")))

@@ -50,11 +50,15 @@ async def test_a_backfill_span_equals_the_same_days_run_one_by_one(
     for i in range(60):
         await run(env, task_queue, RunJob(daily, 1), f"d{i}")
     assert tables(tmp_path / "spans") == tables(tmp_path / "daily")
+    await env.client.get_workflow_handle(spans.mart_workflow_id).result()
     assert reconcile(str(tmp_path / "spans")) == []
 
 
 async def test_a_bulk_day_in_chunks_equals_the_daily_path(
-    env: WorkflowEnvironment, worker: Worker, task_queue: str, tmp_path: Path,
+    env: WorkflowEnvironment,
+    worker: Worker,
+    task_queue: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ):
     monkeypatch.setattr("first_temporal.activities.bulk.PART_ROWS", 300)
@@ -73,6 +77,7 @@ async def test_a_bulk_day_in_chunks_equals_the_daily_path(
     monkeypatch.setattr(transformer, "BIG_WINDOW_BYTES", 1 << 40)
     await run(env, task_queue, RunJob(plain, 4), "after-plain")
     assert tables(tmp_path / "bulk") == tables(tmp_path / "plain")
+    await env.client.get_workflow_handle(bulk.mart_workflow_id).result()
     assert reconcile(str(tmp_path / "bulk")) == []
 
 

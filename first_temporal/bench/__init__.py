@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m first_temporal.bench` (see README, Performance)."""
