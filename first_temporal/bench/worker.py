@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from first_temporal import worker_main
@@ -10,4 +11,7 @@ from first_temporal.bench.noop import NoopBatchWorkflow, NoopRunWorkflow, noop_s
 if __name__ == "__main__":
     worker_main.WORKFLOWS.extend([NoopBatchWorkflow, NoopRunWorkflow])
     worker_main.ACTIVITIES.append(noop_step)
-    sys.exit(worker_main.main())
+    code = worker_main.main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # see worker.py

@@ -95,3 +95,36 @@ def test_worker_stops_cleanly_on_sigterm(address: str, task_queue: str, tmp_path
     proc = WorkerProcess(address, task_queue, tmp_path / "w.log")
     assert proc.stop() == 0
     assert b"worker stopped" in (tmp_path / "w.log").read_bytes()
+
+
+def test_120_batches_validate_clean_and_a_corrupted_old_row_is_named(
+    address: str, worker: WorkerProcess, task_queue: str, data_dir: Path
+):
+    import subprocess
+    import sys
+
+    def validate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "first_temporal.validate", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert starter(address, "--task-queue", task_queue, "--data-dir", str(data_dir)).returncode == 0
+    more = starter(
+        address, "--task-queue", task_queue, "--data-dir", str(data_dir), "--runs", "119"
+    )
+    assert more.returncode == 0, more.stderr
+    clean = validate()
+    assert clean.returncode == 0, clean.stdout
+    kinds = set(column(data_dir, "dispute", "dispute_type"))
+    assert kinds == {"cancellation", "return_for_refund", "return_for_no_refund"}
+    checkout = column(data_dir, "purchase", "checkout_type")
+    assert 0.15 <= checkout.count("Repeat Customer") / len(checkout) <= 0.50
+    lines = (data_dir / "purchase.csv").read_bytes().split(b"\n")
+    lines[40] = lines[40].replace(b"Customer,", b"Customer,", 1).replace(b",False", b",Maybe")
+    (data_dir / "purchase.csv").write_bytes(b"\n".join(lines))
+    broken = validate()
+    assert broken.returncode == 1
+    assert "purchase.csv line 41" in broken.stdout

@@ -45,9 +45,9 @@ async def test_a_backfill_span_equals_the_same_days_run_one_by_one(
 ):
     spans = Pipeline(location=str(tmp_path / "spans"), seed=21)
     daily = Pipeline(location=str(tmp_path / "daily"), seed=21)
-    result = await run(env, task_queue, RunJob(spans, 60, span_min=10, span_days=25), "s")
-    assert result.batches == 60 and result.last is not None and result.last.batch_number == 60
-    for i in range(60):
+    result = await run(env, task_queue, RunJob(spans, 40, span_min=10, span_days=15), "s")
+    assert result.batches == 40 and result.last is not None and result.last.batch_number == 40
+    for i in range(40):
         await run(env, task_queue, RunJob(daily, 1), f"d{i}")
     assert tables(tmp_path / "spans") == tables(tmp_path / "daily")
     await env.client.get_workflow_handle(spans.mart_workflow_id).result()
