@@ -114,6 +114,7 @@ class BatchJob:
     days: int = 1  # more than one: a backfill span, committed together
     bulk_threshold: int = 100_000  # more purchases than this: generated in chunks
     chunk_rows: int = 250_000
+    chunks_in_flight: int = 2
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class SpanJob:
 @dataclass(frozen=True)
 class SpanResult:
     summaries: list[BatchSummary]
+    declined: bool = False  # the open window is too big for a span: run the day alone
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class RunJob:
     done_before: int = 0  # batches finished by earlier runs of this chain (continue-as-new)
     bulk_threshold: int = 100_000
     chunk_rows: int = 250_000
+    chunks_in_flight: int = 2  # per bulk day; raise it when more workers share the chunks
     span_min: int = 25  # runs of at least this many days go through backfill spans
     span_days: int = 250
 

@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         RunProgress,
         RunResult,
         SpanJob,
+        StagedChunk,
         WaitJob,
     )
     from first_temporal.search_attributes import BATCH_DATE, PIPELINE, batch_datetime
@@ -123,7 +124,7 @@ class EtlBatchWorkflow:
         if job.days > 1:
             self._stage = f"backfill of {job.days} days"
             span = await step(backfill_days, SpanJob(pipeline, checkpoint, job.days, job.purchases))
-            summaries = span.summaries
+            summaries = span.summaries if not span.declined else [await self._day(job)]
             _tag_batch_date(summaries[0].batch_date)
         elif job.purchases is not None and job.purchases > job.bulk_threshold:
             summaries = [await self._bulk_day(job)]
@@ -187,11 +188,18 @@ class EtlBatchWorkflow:
         size = job.chunk_rows
         bounds = [(s, min(s + size, total)) for s in range(0, total, size)]
         self._stage = f"extract: {len(bounds)} chunks"
+        # Bounded fan-out: enough chunks in flight for every worker, not so many that one
+        # worker holds them all in memory at once.
+        slots = asyncio.Semaphore(job.chunks_in_flight)
+
+        async def chunk(index: int, low: int, high: int) -> StagedChunk:
+            async with slots:
+                return await step(
+                    generate_chunk, ChunkJob(pipeline, checkpoint, day, index, low, high)
+                )
+
         chunks = await asyncio.gather(
-            *(
-                step(generate_chunk, ChunkJob(pipeline, checkpoint, day, i, low, high))
-                for i, (low, high) in enumerate(bounds)
-            )
+            *(chunk(i, low, high) for i, (low, high) in enumerate(bounds))
         )
         self._stage = "transform"
         events = await step(derive_lifecycle_events, LifecycleJob(pipeline, checkpoint, day, []))
@@ -281,6 +289,7 @@ class EtlRunWorkflow:
                         days,
                         bulk_threshold=job.bulk_threshold,
                         chunk_rows=job.chunk_rows,
+                        chunks_in_flight=job.chunks_in_flight,
                     ),
                     id=batch_id,
                     task_timeout=WORKFLOW_TASK_TIMEOUT,

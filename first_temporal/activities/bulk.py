@@ -18,11 +18,14 @@ from first_temporal.activities.vectorized import (
     batch_events_frame,
     csv_bytes,
     customer_frame,
+    new_customers_before,
     purchase_frame,
 )
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, as_application_error
 from first_temporal.jobs import ChunkJob, StagedChunk
+from first_temporal.storage.base import Storage
+from first_temporal.storage.local import LocalStorage
 
 PART_ROWS = 50_000
 
@@ -43,26 +46,56 @@ def generate_chunk(job: ChunkJob) -> StagedChunk:
     counts = {t: 0 for t in schema.BATCH_TABLES}
     names: dict[str, list[str]] = {t: [] for t in schema.BATCH_TABLES}
     bounds = list(range(job.start, job.end, PART_ROWS))
+    new_before = new_customers_before(
+        pipeline.seed,
+        day,
+        cp.last_customer_id,
+        cp.last_transaction_id,
+        pipeline.rates,
+        job.start,
+    )
     for index, low in enumerate(bounds):
         high = min(low + PART_ROWS, job.end)
         part = f"c{job.chunk_index:04d}p{index:03d}"
-        frames = _part_frames(job, day, low, high)
+        frames = _part_frames(job, day, low, high, new_before)
+        new_before += frames[schema.CUSTOMER].height
         for table, frame in frames.items():
             counts[table] += frame.height
             if frame.height:
                 name = staged_name(number, table, part)
                 names[table].append(name)
                 if index >= done_parts or not storage.has_staged(name):
-                    storage.stage(name, csv_bytes(frame))
+                    _stage(storage, name, frame)
         if activity.in_activity():
             activity.heartbeat(index + 1)
     return StagedChunk(chunk_index=job.chunk_index, rows=counts, staged=names)
 
 
-def _part_frames(job: ChunkJob, day: date, low: int, high: int) -> dict[str, pl.DataFrame]:
+def _stage(storage: Storage, name: str, frame: pl.DataFrame) -> None:
+    """Local staging lets polars write the file itself (no bytes round trip through Python)."""
+    if isinstance(storage, LocalStorage):
+        path = storage.staged_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        frame.write_csv(tmp, include_header=False, line_terminator="\n")
+        tmp.replace(path)
+    else:
+        storage.stage(name, csv_bytes(frame))
+
+
+def _part_frames(
+    job: ChunkJob, day: date, low: int, high: int, new_before: int
+) -> dict[str, pl.DataFrame]:
     cp, pipeline = job.checkpoint, job.pipeline
     purchases = purchase_frame(
-        pipeline.seed, day, cp.last_customer_id, cp.last_transaction_id, pipeline.rates, low, high
+        pipeline.seed,
+        day,
+        cp.last_customer_id,
+        cp.last_transaction_id,
+        pipeline.rates,
+        low,
+        high,
+        new_before,
     )
     problems = chunk_problems(purchases, job, day, low)
     if problems:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from first_temporal import schema
 from first_temporal.activities.source import (
@@ -41,15 +42,22 @@ class OpenPurchase:
     refund_till: date
 
 
-def fate(seed: int, rates: Rates, transaction_id: int) -> str | None:
-    u = draw(seed_key(seed), SALT_FATE, transaction_id) >> 11
-    bound = 0
+@lru_cache(maxsize=32)
+def _bounds(rates: Rates) -> tuple[tuple[int, str], ...]:
+    bound, out = 0, []
     for kind, share in (
         (schema.CANCELLATION, rates.cancellation),
         (schema.RETURN_FOR_REFUND, rates.return_for_refund),
         (schema.RETURN_FOR_NO_REFUND, rates.return_for_no_refund),
     ):
         bound += probability(share)
+        out.append((bound, kind))
+    return tuple(out)
+
+
+def fate(seed: int, rates: Rates, transaction_id: int) -> str | None:
+    u = draw(seed_key(seed), SALT_FATE, transaction_id) >> 11
+    for bound, kind in _bounds(rates):
         if u < bound:
             return kind
     return None
@@ -85,11 +93,12 @@ def batch_events(
     previous: date | None,
     today: date,
     window: Iterable[OpenPurchase],
+    kinds: dict[int, str | None] | None = None,
 ) -> tuple[list[Delivery], list[Dispute]]:
     """Deliveries and disputes that happen on batch date `today`.
 
     `window` must hold every purchase with purchase_date >= today - 90 days, today's
-    included; older ones are ignored.
+    included; older ones are ignored. `kinds` may carry the fates already drawn.
     """
     oldest = today - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
     deliveries: list[Delivery] = []
@@ -98,7 +107,7 @@ def batch_events(
     for p in window:
         if p.purchase_date < oldest:
             continue
-        kind = fate(seed, rates, p.transaction_id)
+        kind = kinds[p.transaction_id] if kinds is not None else fate(seed, rates, p.transaction_id)
         due = p.delivery_date <= today and (previous is None or p.delivery_date > previous)
         if due and kind != schema.CANCELLATION:
             deliveries.append(

@@ -7,6 +7,7 @@ from typing import Any
 from temporalio import activity
 
 from first_temporal import schema
+from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, StaleBatch, as_application_error
 from first_temporal.jobs import BatchSummary, LoadJob, WaitJob
@@ -48,7 +49,8 @@ def load_batch(job: LoadJob) -> BatchSummary:
     try:
         check_batch(job)
         payload = batch_payload(job)
-        _, wrote = storage.commit(job.checkpoint, payload)
+        with keep_alive():  # a bulk day copies hundreds of MB before its fsync
+            _, wrote = storage.commit(job.checkpoint, payload)
     except (BadInput, StaleBatch) as exc:
         raise as_application_error(exc) from None
     storage.drop_staged(payload.batch_number)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+
 from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
 
 from first_temporal.errors import as_application_error
 from first_temporal.jobs import MartSummary, PipelineRef
 from first_temporal.mart import MartOutOfSync, apply_pending
+
+# DuckDB raised sporadic std::bad_cast errors when two marts were applied at once in one
+# process (seen under the benchmark); one apply at a time per worker process avoids it.
+_ONE_MART_AT_A_TIME = threading.Lock()
 
 
 @activity.defn
@@ -17,7 +23,8 @@ def update_mart(job: PipelineRef) -> MartSummary:
     if location.startswith("s3://"):
         return MartSummary(applied=False, to_batch=0, new_rows=0)  # S3: Glue/Athena instead
     try:
-        result = apply_pending(location, progress=activity.heartbeat)
+        with _ONE_MART_AT_A_TIME:
+            result = apply_pending(location, progress=activity.heartbeat)
     except MartOutOfSync as exc:
         raise as_application_error(exc) from None
     return MartSummary(

@@ -77,6 +77,7 @@ def first_batch_date() -> date:
     return date.fromisoformat(schema.FIRST_BATCH_DATE)
 
 
+@lru_cache(maxsize=8192)
 def next_batch_date(seed: int, previous: date | None) -> date:
     """The business day after `previous` (1–3 days later); the first batch is fixed."""
     if previous is None:

@@ -9,6 +9,7 @@ import polars as pl
 from temporalio import activity
 
 from first_temporal import schema
+from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.activities.lifecycle import batch_events
 from first_temporal.activities.source import new_customers
 from first_temporal.activities.vectorized import batch_events_frame, csv_bytes
@@ -16,7 +17,7 @@ from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, as_application_error
 from first_temporal.jobs import CustomersJob, LifecycleEvents, LifecycleJob
 from first_temporal.rows import Customer, Delivery, Dispute
-from first_temporal.storage.base import open_purchase
+from first_temporal.storage.base import open_purchase_of
 from first_temporal.storage.local import LocalStorage
 
 BIG_WINDOW_BYTES = 4 << 20  # past this, the window is read as columns, not row objects
@@ -39,11 +40,12 @@ def derive_lifecycle_events(job: LifecycleJob) -> LifecycleEvents:
     try:
         big = cp.ends[schema.PURCHASE] - cp.window_offset > BIG_WINDOW_BYTES
         if big and isinstance(storage, LocalStorage):
-            return _big_window_events(job, storage, today, since)
+            with keep_alive():
+                return _big_window_events(job, storage, today, since)
         window, offset = storage.read_window(cp, since)
     except BadInput as exc:
         raise as_application_error(exc) from None
-    todays = [open_purchase([str(v) for v in astuple(p)]) for p in job.purchases]
+    todays = [open_purchase_of(p) for p in job.purchases]
     deliveries, disputes = batch_events(
         pipeline.seed, pipeline.rates, cp.previous, today, [*window, *todays]
     )

@@ -98,6 +98,19 @@ def identity_columns(seed: int, customer_ids: U64) -> list[pl.Series]:
     return [first, last, email]
 
 
+def new_customers_before(
+    seed: int,
+    batch_date: date,
+    last_customer_id: int,
+    last_transaction_id: int,
+    rates: Rates,
+    start: int,
+) -> int:
+    key = batch_key(seed, batch_date, last_customer_id, last_transaction_id)
+    existing = last_customer_id - schema.FIRST_CUSTOMER_ID + 1
+    return start - int(repeat_flags(key, existing, rates, 0, start).sum()) if start else 0
+
+
 def purchase_frame(
     seed: int,
     batch_date: date,
@@ -106,11 +119,18 @@ def purchase_frame(
     rates: Rates,
     start: int,
     end: int,
+    new_before: int | None = None,
 ) -> pl.DataFrame:
-    """Rows [start, end) of the day's purchases: exactly source.generate_purchases's values."""
+    """Rows [start, end) of the day's purchases: exactly source.generate_purchases's values.
+
+    `new_before` (first-time buyers among rows [0, start)) is derived when not given.
+    """
     key = batch_key(seed, batch_date, last_customer_id, last_transaction_id)
     existing = last_customer_id - schema.FIRST_CUSTOMER_ID + 1
-    new_before = (start - int(repeat_flags(key, existing, rates, 0, start).sum())) if start else 0
+    if new_before is None:
+        new_before = new_customers_before(
+            seed, batch_date, last_customer_id, last_transaction_id, rates, start
+        )
     repeat = repeat_flags(key, existing, rates, start, end)
     counters = np.arange(start, end, dtype=np.uint64)
     new_ids = last_customer_id + 1 + new_before + np.cumsum(~repeat) - 1

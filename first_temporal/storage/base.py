@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
 from first_temporal import schema
 from first_temporal.activities.lifecycle import OpenPurchase
 from first_temporal.checkpoint import Checkpoint
+from first_temporal.rows import Purchase
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def encode_rows(rows: list[Any]) -> bytes:
     """CSV lines for dataclass rows. Values never contain commas, quotes or newlines."""
     if not rows:
         return b""
-    return ("\n".join(",".join(str(v) for v in astuple(r)) for r in rows) + "\n").encode()
+    # vars() keeps field order and, unlike dataclasses.astuple, does not deep-copy.
+    return ("\n".join(",".join(map(str, vars(r).values())) for r in rows) + "\n").encode()
 
 
 def key_column(table: str) -> int:
@@ -82,4 +84,15 @@ def open_purchase(fields: list[str]) -> OpenPurchase:
         purchase_date=date.fromisoformat(fields[7]),
         delivery_date=date.fromisoformat(fields[8]),
         refund_till=date.fromisoformat(fields[9]),
+    )
+
+
+def open_purchase_of(p: Purchase) -> OpenPurchase:
+    return OpenPurchase(
+        customer_id=p.customer_id,
+        transaction_id=p.transaction_id,
+        product_id=p.product_id,
+        purchase_date=date.fromisoformat(p.purchase_date),
+        delivery_date=date.fromisoformat(p.delivery_date),
+        refund_till=date.fromisoformat(p.refund_till),
     )

@@ -60,6 +60,23 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def copy_into(source: Path, fd: int) -> None:
+    """Append a staged file at fd's position, in the kernel where it can (copy_file_range)."""
+    with open(source, "rb") as src:
+        remaining = os.fstat(src.fileno()).st_size
+        try:
+            while remaining > 0:
+                copied = os.copy_file_range(src.fileno(), fd, remaining)
+                if copied == 0:
+                    break
+                remaining -= copied
+        except OSError:  # another filesystem or kernel: copy through user space
+            os.lseek(fd, 0, os.SEEK_END)
+            src.seek(os.fstat(src.fileno()).st_size - remaining)
+            with os.fdopen(os.dup(fd), "ab") as dst:
+                shutil.copyfileobj(src, dst, COPY_BUFFER)
+
+
 class LocalStorage:
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
         self.root = Path(data_dir).absolute()
@@ -345,9 +362,8 @@ class LocalStorage:
                 fh.truncate(committed_end)
             fh.seek(committed_end)
             fh.write(data)
-            for part in parts or []:
-                with open(part, "rb") as src:
-                    shutil.copyfileobj(src, fh, COPY_BUFFER)
             fh.flush()
+            for part in parts or []:
+                copy_into(part, fh.fileno())
             os.fsync(fh.fileno())
-            return fh.tell()
+            return os.lseek(fh.fileno(), 0, os.SEEK_END)

@@ -177,3 +177,53 @@ def test_concurrent_starters_equal_one_sequential_run(
     assert codes == [0, 0]
     assert batch_number(data_dir) == 4 * starters
     assert tables(data_dir) == clean_tables(tmp_path, 4 * starters)
+
+
+async def test_two_workers_share_the_chunks_of_one_bulk_day(
+    dev_env: WorkflowEnvironment, task_queue: str, data_dir: Path, tmp_path: Path
+):
+    from temporalio.api.enums.v1 import EventType
+
+    from first_temporal.jobs import RunJob, RunResult
+
+    address = dev_env.client.service_client.config.target_host
+    workers = [WorkerProcess(address, task_queue, tmp_path / f"w{i}.log") for i in range(2)]
+    pipeline = Pipeline(location=str(data_dir), seed=SEED)
+    try:
+        job = RunJob(
+            pipeline,
+            1,
+            purchases=40_000,
+            bulk_threshold=1_000,
+            chunk_rows=2_000,
+            chunks_in_flight=8,
+        )
+        result = await dev_env.client.execute_workflow(
+            "EtlRunWorkflow",
+            job,
+            id=f"{pipeline.pipeline_id}-bulk",
+            task_queue=task_queue,
+            result_type=RunResult,
+        )
+    finally:
+        assert [w.stop() for w in workers] == [0, 0]
+    assert result.last is not None and result.last.purchases == 40_000
+    history = await dev_env.client.get_workflow_handle(
+        pipeline.batch_workflow_id(1)
+    ).fetch_history()
+    chunk_events = {
+        e.event_id
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "generate_chunk"
+    }
+    identities = {
+        e.activity_task_started_event_attributes.identity
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        and e.activity_task_started_event_attributes.scheduled_event_id in chunk_events
+    }
+    assert len(chunk_events) == 20
+    assert len(identities) == 2, identities  # both worker processes generated chunks
+    txns = (data_dir / "purchase.csv").read_bytes().count(b"\n") - 1
+    assert txns == 40_000
