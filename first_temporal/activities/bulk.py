@@ -15,11 +15,11 @@ from temporalio import activity
 
 from first_temporal import schema
 from first_temporal.activities.vectorized import (
-    batch_events_frame,
     csv_bytes,
     customer_frame,
     new_customers_before,
     purchase_frame,
+    todays_cancellations,
 )
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, as_application_error
@@ -87,7 +87,7 @@ def _part_frames(
     job: ChunkJob, day: date, low: int, high: int, new_before: int
 ) -> dict[str, pl.DataFrame]:
     cp, pipeline = job.checkpoint, job.pipeline
-    purchases = purchase_frame(
+    numbered = purchase_frame(
         pipeline.seed,
         day,
         cp.last_customer_id,
@@ -96,7 +96,9 @@ def _part_frames(
         low,
         high,
         new_before,
+        keep_delivery_days=True,
     )
+    purchases = numbered.drop("delivery")
     problems = chunk_problems(purchases, job, day, low)
     if problems:
         raise as_application_error(
@@ -105,9 +107,7 @@ def _part_frames(
                 f" was written: {'; '.join(problems[:5])}"
             )
         )
-    deliveries, disputes = batch_events_frame(
-        pipeline.seed, pipeline.rates, cp.previous, day, purchases
-    )
+    deliveries, disputes = todays_cancellations(pipeline.seed, pipeline.rates, day, numbered)
     return {
         schema.PURCHASE: purchases,
         schema.CUSTOMER: customer_frame(purchases),

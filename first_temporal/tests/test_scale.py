@@ -17,7 +17,12 @@ from temporalio.worker import Worker
 from first_temporal.activities import transformer
 from first_temporal.activities.lifecycle import batch_events
 from first_temporal.activities.source import Rates, generate_purchases, next_batch_date
-from first_temporal.activities.vectorized import batch_events_frame, csv_bytes, purchase_frame
+from first_temporal.activities.vectorized import (
+    batch_events_frame,
+    csv_bytes,
+    purchase_frame,
+    todays_cancellations,
+)
 from first_temporal.config import Pipeline
 from first_temporal.jobs import RunJob, RunResult
 from first_temporal.mart import reconcile
@@ -93,6 +98,11 @@ def test_vectorised_source_and_lifecycle_match_the_row_by_row_code(seed: int):
         ]
     )
     assert csv_bytes(frame) == encode_rows(rows)
+    numbered = purchase_frame(seed, day, 100500, 2000, rates, 0, 3000, keep_delivery_days=True)
+    general = batch_events_frame(seed, rates, date(2021, 3, 1), day, frame)
+    shortcut = todays_cancellations(seed, rates, day, numbered)
+    assert [csv_bytes(f) for f in shortcut] == [csv_bytes(f) for f in general]
+    assert general[1].height > 0  # the day has cancellations to compare
     window, frames = [], []
     previous, day = None, next_batch_date(seed, None)
     last_customer, last_txn = 99999, 0
