@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from first_temporal import schema
-from first_temporal.activities.lifecycle import batch_events
 from first_temporal.activities.source import (
     Rates,
-    generate_purchases,
-    new_customers,
-    next_batch_date,
 )
 from first_temporal.checkpoint import Checkpoint
 from first_temporal.mart import MartOutOfSync, apply_pending, mart_path, rebuild, reconcile
 from first_temporal.mart import load as mart_load
 from first_temporal.mart.__main__ import main as mart_main
-from first_temporal.storage.base import BatchPayload, encode_rows, open_purchase
 from first_temporal.storage.local import LocalStorage
+from first_temporal.tests import tables as shared_tables
 
 SEED = 7
 # Higher dispute shares than the defaults so every type shows up within a few batches.
@@ -29,39 +24,12 @@ RATES = Rates(cancellation=0.10, return_for_refund=0.10, return_for_no_refund=0.
 
 
 def run_batch(data_dir: Path, seed: int = SEED, rates: Rates = RATES) -> Checkpoint:
-    """One business day, as extractor -> transformer -> loader do it in the workflow."""
-    storage = LocalStorage(data_dir)
-    cp = storage.read_checkpoint(seed)
-    day = next_batch_date(seed, cp.previous)
-    purchases = generate_purchases(seed, day, cp.last_customer_id, cp.last_transaction_id, rates)
-    customers = new_customers(purchases)
-    window, offset = storage.read_window(cp, day - timedelta(days=schema.DISPUTE_WINDOW_DAYS))
-    todays = [open_purchase([str(v) for v in vars(p).values()]) for p in purchases]
-    deliveries, disputes = batch_events(seed, rates, cp.previous, day, [*window, *todays])
-    tables: dict[str, list[object]] = {
-        schema.PURCHASE: list(purchases),
-        schema.CUSTOMER: list(customers),
-        schema.DISPUTE: list(disputes),
-        schema.DELIVERY: list(deliveries),
-    }
-    payload = BatchPayload(
-        batch_number=cp.batch_number + 1,
-        batch_date=day.isoformat(),
-        last_customer_id=cp.last_customer_id + len(customers),
-        last_transaction_id=cp.last_transaction_id + len(purchases),
-        window_offset=offset,
-        data={t: encode_rows(rows) for t, rows in tables.items()},
-        rows={t: len(rows) for t, rows in tables.items()},
-    )
-    committed, _ = storage.commit(cp, payload)
-    return committed
+    """One business day, as the activities do it (see tests/tables.py)."""
+    return shared_tables.make_tables(data_dir, 1, seed, rates)
 
 
 def make_tables(data_dir: Path, batches: int, seed: int = SEED, rates: Rates = RATES) -> Checkpoint:
-    cp = LocalStorage(data_dir).read_checkpoint(seed)
-    for _ in range(batches):
-        cp = run_batch(data_dir, seed, rates)
-    return cp
+    return shared_tables.make_tables(data_dir, batches, seed, rates)
 
 
 def mart_counts(data_dir: Path) -> dict[str, int]:
