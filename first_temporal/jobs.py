@@ -84,6 +84,15 @@ class LoadJob:
     events_staged: dict[str, list[str]] = field(default_factory=dict)
     events_staged_rows: dict[str, int] = field(default_factory=dict)
     chunks: list[StagedChunk] = field(default_factory=list)  # a bulk day's purchases
+    preappended: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PreAppendJob:
+    pipeline: Pipeline
+    checkpoint: Checkpoint
+    chunk: StagedChunk
+    heads: dict[str, int]  # where each table's parts go (the previous chunk's end)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from first_temporal.activities.extractor import (
     pull_recent_purchases,
     read_checkpoint,
 )
-from first_temporal.activities.loader import load_batch, wait_for_batch
+from first_temporal.activities.loader import load_batch, pre_append_chunk, wait_for_batch
 from first_temporal.activities.mart import refresh_mart, update_mart
 from first_temporal.activities.transformer import (
     define_customers_from_purchases,
@@ -46,6 +46,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     define_customers_from_purchases,
     derive_lifecycle_events,
     load_batch,
+    pre_append_chunk,
     update_mart,
     refresh_mart,
     wait_for_batch,

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         pull_recent_purchases,
         read_checkpoint,
     )
-    from first_temporal.activities.loader import load_batch, wait_for_batch
+    from first_temporal.activities.loader import load_batch, pre_append_chunk, wait_for_batch
     from first_temporal.activities.mart import refresh_mart, update_mart
     from first_temporal.activities.source import Customer
     from first_temporal.activities.transformer import (
@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         LoadJob,
         MartSummary,
         PipelineRef,
+        PreAppendJob,
         RunJob,
         RunProgress,
         RunResult,
@@ -61,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         StagedChunk,
         WaitJob,
     )
+    from first_temporal.schema import CUSTOMER, PURCHASE
     from first_temporal.search_attributes import BATCH_DATE, PIPELINE, batch_datetime
 
 # Retries: quick first retry, capped backoff; bad input is non-retryable by type.
@@ -198,9 +200,17 @@ class EtlBatchWorkflow:
                     generate_chunk, ChunkJob(pipeline, checkpoint, day, index, low, high)
                 )
 
-        chunks = await asyncio.gather(
-            *(chunk(i, low, high) for i, (low, high) in enumerate(bounds))
-        )
+        tasks = [asyncio.create_task(chunk(i, low, high)) for i, (low, high) in enumerate(bounds)]
+        # While later chunks are generated, append the finished ones in order (past the
+        # committed end: not data until the checkpoint moves), so the load only commits.
+        heads = {t: checkpoint.ends[t] for t in (PURCHASE, CUSTOMER)}
+        chunks: list[StagedChunk] = []
+        for task in tasks:
+            chunks.append(await task)
+            if heads:
+                heads = await step(
+                    pre_append_chunk, PreAppendJob(pipeline, checkpoint, chunks[-1], heads)
+                )
         self._stage = "transform"
         events = await step(derive_lifecycle_events, LifecycleJob(pipeline, checkpoint, day, []))
         self._stage = "load"
@@ -217,7 +227,8 @@ class EtlBatchWorkflow:
                 window_offset=events.window_offset,
                 events_staged=events.staged,
                 events_staged_rows=events.staged_rows,
-                chunks=list(chunks),
+                chunks=chunks,
+                preappended=heads,
             ),
         )
         return _timed(summary, started)

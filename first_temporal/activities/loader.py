@@ -10,8 +10,9 @@ from first_temporal import schema
 from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, StaleBatch, as_application_error
-from first_temporal.jobs import BatchSummary, LoadJob, WaitJob
+from first_temporal.jobs import BatchSummary, LoadJob, PreAppendJob, WaitJob
 from first_temporal.storage.base import BatchPayload, encode_rows
+from first_temporal.storage.local import LocalStorage
 from first_temporal.validation.batch import check_batch
 
 
@@ -39,6 +40,7 @@ def batch_payload(job: LoadJob) -> BatchPayload:
         data={t: encode_rows(r) for t, r in inline.items()},
         rows=rows,
         staged=staged,
+        preappended=dict(job.preappended),
     )
 
 
@@ -70,6 +72,28 @@ def load_batch(job: LoadJob) -> BatchSummary:
         deliveries=payload.rows[schema.DELIVERY],
         committed=True,
     )
+
+
+@activity.defn
+def pre_append_chunk(job: PreAppendJob) -> dict[str, int]:
+    """A bulk day's head start: append this chunk's purchases and customers now, while
+    the next chunks are generated. Returns the new heads; {} stops pre-appending."""
+    storage = open_storage(job.pipeline.location)
+    if not isinstance(storage, LocalStorage) or not job.heads:
+        return {}
+    heads: dict[str, int] = {}
+    try:
+        with keep_alive():
+            for table in (schema.PURCHASE, schema.CUSTOMER):
+                end = storage.pre_append(
+                    job.checkpoint, table, job.chunk.staged.get(table, []), job.heads[table]
+                )
+                if end < 0:
+                    return {}
+                heads[table] = end
+    except (BadInput, StaleBatch) as exc:
+        raise as_application_error(exc) from None
+    return heads
 
 
 @activity.defn

@@ -25,6 +25,8 @@ class BatchPayload:
     rows: dict[str, int]  # all rows of the batch per table, staged ones included
     # Staged parts (see Storage.stage) appended after `data`, in order, per table.
     staged: dict[str, list[str]] = field(default_factory=dict)
+    # Tables whose staged parts were appended ahead (LocalStorage.pre_append): their end.
+    preappended: dict[str, int] = field(default_factory=dict)
 
 
 class Storage(Protocol):

@@ -320,6 +320,16 @@ class LocalStorage:
                 raise FileNotFoundError(f"staged part missing: {missing[0]}")
             ends: dict[str, int] = {}
             for table in schema.BATCH_TABLES:
+                head = payload.preappended.get(table)
+                expected_end = current.ends[table] + sum(p.stat().st_size for p in parts[table])
+                if (
+                    head is not None
+                    and not payload.data[table]
+                    and head == expected_end
+                    and self.path(table).stat().st_size == head
+                ):
+                    ends[table] = head  # appended and fsynced ahead by pre_append
+                    continue
                 ends[table] = self._append(
                     table, current.ends[table], payload.data[table], parts[table]
                 )
@@ -334,6 +344,32 @@ class LocalStorage:
             )
             atomic_write(self.root / schema.CHECKPOINT_FILE, committed.to_csv())
             return committed, True
+
+    def pre_append(self, expected: Checkpoint, table: str, names: list[str], at: int) -> int:
+        """Append a bulk day's staged parts past the committed end while later chunks are
+        still being generated (and fsync them), so the commit has little left to do.
+
+        Bytes past the committed end are not data until the checkpoint moves: a crash
+        here leaves a leftover that the commit or the next attempt cuts. Returns the new
+        end, or -1 when the file is not where `at` says (the commit then copies itself).
+        """
+        with self.lock():
+            current = self.read_checkpoint(expected.seed)
+            if current != expected:
+                raise StaleBatch(f"batch {expected.batch_number + 1}: the checkpoint moved")
+            if current.batch_number == 0:
+                self._initialise(current)
+            parts = [self.staged_path(n) for n in names]
+            with open(self.path(table), "r+b") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                if size < at or at < current.ends[table]:
+                    return -1
+                fh.truncate(at)
+                fh.seek(at)
+                for part in parts:
+                    copy_into(part, fh.fileno())
+                os.fsync(fh.fileno())
+                return os.lseek(fh.fileno(), 0, os.SEEK_END)
 
     def _initialise(self, initial: Checkpoint) -> None:
         """Headers and checkpoint 0 before any row, so rows never exist without a checkpoint."""
