@@ -80,7 +80,8 @@ def summary_line(s: BatchSummary) -> str:
     return (
         f"batch {s.batch_number:>5}  {s.batch_date}  purchases={s.purchases}"
         f" new_customers={s.new_customers} repeat={s.repeat_purchases}"
-        f" disputes={s.disputes} deliveries={s.deliveries}  {s.elapsed_seconds:.2f}s"
+        f" disputes={s.disputes} deliveries={s.deliveries}"
+        f"  {f'{s.elapsed_seconds:.2f}s' if s.elapsed_seconds else '(backfill span)'}"
     )
 
 
