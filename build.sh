@@ -6,7 +6,7 @@
 #   ./build.sh stop     stop what ./build.sh started
 #   ./build.sh server   run the Temporal dev server in the foreground (three-terminal flow)
 #   ./build.sh test     set up and run the whole test suite
-#   ./build.sh setup    only create/refresh the virtual environments
+#   ./build.sh setup    only create/refresh the virtual environments (.venv, .venv-tools)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -36,7 +36,11 @@ setup() {
       || die "pip install failed (see the output above)"
     echo "$want" > "$stamp"
   fi
-  # checkov pins packages that clash with ours (boto3, packaging), so it lives in its own venv.
+}
+
+setup_tools() {
+  # checkov (for the Terraform tests) pins packages that clash with ours (boto3, packaging),
+  # so it lives in its own venv; only the tests need it.
   if [[ ! -x "$TOOLS/bin/checkov" ]]; then
     say "installing checkov $CHECKOV_VERSION into $TOOLS"
     python3 -m venv "$TOOLS"
@@ -133,7 +137,7 @@ case "${1:-up}" in
     "$PY" starter.py
     tables
     ;;
-  setup) setup ;;
+  setup) setup; setup_tools ;;
   server)
     setup
     mkdir -p "$RUN"
@@ -146,6 +150,7 @@ case "${1:-up}" in
     ;;
   test)
     setup
+    setup_tools
     shift
     exec "$PY" -m pytest "$@"
     ;;
