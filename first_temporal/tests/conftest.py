@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import Pipeline
 from first_temporal.search_attributes import BATCH_DATE, PIPELINE
+from first_temporal.tests.processes import WorkerProcess
 
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = BIN / "temporal"
@@ -38,6 +39,20 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=[BATCH_DATE, PIPELINE],
     ) as environment:
         yield environment
+
+
+@pytest.fixture
+def address(dev_env: WorkflowEnvironment) -> str:
+    """host:port of the dev server, for real worker and starter processes."""
+    return dev_env.client.service_client.config.target_host
+
+
+@pytest.fixture
+def worker(address: str, task_queue: str, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A real worker process on the test's task queue."""
+    proc = WorkerProcess(address, task_queue, tmp_path / "worker.log")
+    yield proc
+    proc.stop()
 
 
 @pytest.fixture

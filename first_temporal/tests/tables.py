@@ -21,7 +21,7 @@ from first_temporal.activities.source import (
 from first_temporal.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.config import Pipeline
 from first_temporal.jobs import LoadJob
-from first_temporal.storage.base import BatchPayload, encode_rows, open_purchase
+from first_temporal.storage.base import BatchPayload, encode_rows, open_purchase_of
 from first_temporal.storage.local import LocalStorage
 from first_temporal.validation.batch import check_batch
 from first_temporal.validation.report import Report
@@ -58,7 +58,7 @@ def _run(directory: Path, batches: int, seed: int, rates: Rates, count: int | No
         customers = new_customers(purchases)
         since = day - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
         window, offset = storage.read_window(cp, since)
-        todays = [open_purchase([str(v) for v in vars(p).values()]) for p in purchases]
+        todays = [open_purchase_of(p) for p in purchases]
         deliveries, disputes = batch_events(seed, rates, cp.previous, day, [*window, *todays])
         job = LoadJob(
             pipeline=pipeline,

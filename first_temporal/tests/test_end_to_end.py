@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from temporalio.testing import WorkflowEnvironment
-
 from first_temporal.tests.processes import WorkerProcess, free_port, starter
-
-
-@pytest.fixture
-def address(dev_env: WorkflowEnvironment) -> str:
-    return dev_env.client.service_client.config.target_host
-
-
-@pytest.fixture
-def worker(address: str, task_queue: str, tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = WorkerProcess(address, task_queue, tmp_path / "worker.log")
-    yield proc
-    proc.stop()
 
 
 def column(directory: Path, table: str, name: str) -> list[str]:

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import Pipeline
 from first_temporal.jobs import RunJob
 from first_temporal.tests.processes import WorkerProcess, starter
 from first_temporal.workflow import EtlRunWorkflow
-
-
-@pytest.fixture
-def address(dev_env: WorkflowEnvironment) -> str:
-    return dev_env.client.service_client.config.target_host
-
-
-@pytest.fixture
-def worker(address: str, task_queue: str, tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = WorkerProcess(address, task_queue, tmp_path / "worker.log")
-    yield proc
-    proc.stop()
 
 
 async def listed(env: WorkflowEnvironment, query: str, want: int) -> list[str]:
