@@ -7,7 +7,6 @@ either finds the batch applied, offsets included, or not at all.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from first_temporal.filelock import exclusive_lock
 from first_temporal.mart import load
 from first_temporal.mart.db import connect, one
 from first_temporal.mart.ddl import TABLES, VIEWS
@@ -59,22 +59,9 @@ def mart_path(data_dir: str | os.PathLike[str]) -> Path:
 @contextmanager
 def mart_lock(data_dir: Path) -> Iterator[None]:
     """One writer at a time per data dir (apply, rebuild's swap), across threads and processes."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / LOCK_FILE, "a+b") as fh:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    message = f"{data_dir}: the mart is locked by another writer"
-                    raise TimeoutError(message) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    busy = f"{data_dir}: the mart is locked by another writer"
+    with exclusive_lock(data_dir / LOCK_FILE, LOCK_WAIT_SECONDS, busy):
+        yield
 
 
 def apply_pending(data_dir: str, progress: Progress | None = None) -> MartResult:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from first_temporal import schema
 from first_temporal.activities.lifecycle import OpenPurchase
 from first_temporal.checkpoint import Checkpoint
+from first_temporal.errors import StaleBatch
 from first_temporal.rows import Purchase
 
 
@@ -61,6 +62,23 @@ class Storage(Protocol):
         checkpoint has moved past `expected` to a different batch.
         """
         ...
+
+
+def settled(current: Checkpoint, payload: BatchPayload) -> Checkpoint | None:
+    """`current` if it already records this very batch (a retry: nothing to do), None if it
+    is still before it; StaleBatch if another batch took its place."""
+    if current.batch_number < payload.batch_number:
+        return None
+    if (
+        current.batch_number == payload.batch_number
+        and current.previous_date == payload.batch_date
+        and current.last_transaction_id == payload.last_transaction_id
+    ):
+        return current
+    raise StaleBatch(
+        f"batch {payload.batch_number} ({payload.batch_date}) conflicts with the"
+        f" committed batch {current.batch_number} ({current.previous_date})"
+    )
 
 
 def encode_rows(rows: list[Any]) -> bytes:

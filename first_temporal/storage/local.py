@@ -13,11 +13,9 @@ cuts off; a crash after it leaves batch N committed, which the next attempt sees
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -30,7 +28,8 @@ from first_temporal import schema
 from first_temporal.activities.lifecycle import OpenPurchase
 from first_temporal.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.errors import BadInput, StaleBatch
-from first_temporal.storage.base import BatchPayload, key_column, open_purchase
+from first_temporal.filelock import exclusive_lock
+from first_temporal.storage.base import BatchPayload, key_column, open_purchase, settled
 
 log = logging.getLogger(__name__)
 
@@ -274,36 +273,15 @@ class LocalStorage:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Guards against a second pipeline (another server or namespace) on the same files."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / LOCK_FILE, "a+b") as fh:
-            deadline = time.monotonic() + LOCK_WAIT_SECONDS
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{self.root}: locked by another writer") from None
-                    time.sleep(0.02)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        busy = f"{self.root}: locked by another writer"
+        with exclusive_lock(self.root / LOCK_FILE, LOCK_WAIT_SECONDS, busy):
+            yield
 
     def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
         with self.lock():
             current = self.read_checkpoint(expected.seed)
-            if current.batch_number >= payload.batch_number:
-                if (
-                    current.batch_number == payload.batch_number
-                    and current.previous_date == payload.batch_date
-                    and current.last_transaction_id == payload.last_transaction_id
-                ):
-                    return current, False
-                raise StaleBatch(
-                    f"batch {payload.batch_number} ({payload.batch_date}) conflicts with the"
-                    f" committed batch {current.batch_number} ({current.previous_date})"
-                )
+            if (done := settled(current, payload)) is not None:
+                return done, False
             if current != expected:
                 raise StaleBatch(
                     f"batch {payload.batch_number} was computed from batch"

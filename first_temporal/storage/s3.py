@@ -44,7 +44,7 @@ from first_temporal import schema
 from first_temporal.activities.lifecycle import OpenPurchase
 from first_temporal.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.errors import BadInput, StaleBatch
-from first_temporal.storage.base import BatchPayload, open_purchase
+from first_temporal.storage.base import BatchPayload, open_purchase, settled
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ class S3Storage:
     def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
         payload = self._with_staged(payload)
         current, etag = self._current(expected.seed)
-        if (done := self._settled(current, payload)) is not None:
+        if (done := settled(current, payload)) is not None:
             return done, False
         if current != expected:
             raise StaleBatch(
@@ -301,29 +301,13 @@ class S3Storage:
         """Another writer changed the checkpoint between our read and our write."""
         current, _ = self._current(expected.seed)
         try:
-            if (done := self._settled(current, payload)) is not None:
+            if (done := settled(current, payload)) is not None:
                 return done, False
         except StaleBatch:
             pass  # the race message below says more
         raise StaleBatch(
             f"batch {payload.batch_number}: another writer moved {self.url(self.checkpoint_key)}"
             f" to batch {current.batch_number} ({current.previous_date or 'none'}) meanwhile"
-        )
-
-    @staticmethod
-    def _settled(current: Checkpoint, payload: BatchPayload) -> Checkpoint | None:
-        """`current` if it already records this batch; StaleBatch if it is past it."""
-        if current.batch_number < payload.batch_number:
-            return None
-        if (
-            current.batch_number == payload.batch_number
-            and current.previous_date == payload.batch_date
-            and current.last_transaction_id == payload.last_transaction_id
-        ):
-            return current
-        raise StaleBatch(
-            f"batch {payload.batch_number} ({payload.batch_date}) conflicts with the"
-            f" committed batch {current.batch_number} ({current.previous_date})"
         )
 
     def batch_objects(self, payload: BatchPayload) -> list[tuple[str, bytes]]:
