@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from first_temporal.activities.loader import load_batch, pre_append_chunk, wait_for_batch
     from first_temporal.activities.mart import refresh_mart, update_mart
-    from first_temporal.activities.source import Customer
+    from first_temporal.activities.source import Customer, Purchase
     from first_temporal.activities.transformer import (
         define_customers_from_purchases,
         derive_lifecycle_events,
@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         ChunkJob,
         CustomersJob,
         ExtractJob,
+        LifecycleEvents,
         LifecycleJob,
         LoadJob,
         MartSummary,
@@ -164,18 +165,7 @@ class EtlBatchWorkflow:
         self._stage = "load"
         summary = await step(
             load_batch,
-            LoadJob(
-                pipeline=pipeline,
-                checkpoint=checkpoint,
-                batch_date=extracted.batch_date,
-                purchases=extracted.purchases,
-                customers=customers,
-                disputes=events.disputes,
-                deliveries=events.deliveries,
-                window_offset=events.window_offset,
-                events_staged=events.staged,
-                events_staged_rows=events.staged_rows,
-            ),
+            _load_job(job, extracted.batch_date, events, extracted.purchases, customers),
         )
         return _timed(summary, started)
 
@@ -215,23 +205,35 @@ class EtlBatchWorkflow:
         events = await step(derive_lifecycle_events, LifecycleJob(pipeline, checkpoint, day, []))
         self._stage = "load"
         summary = await step(
-            load_batch,
-            LoadJob(
-                pipeline=pipeline,
-                checkpoint=checkpoint,
-                batch_date=day,
-                purchases=[],
-                customers=[],
-                disputes=events.disputes,
-                deliveries=events.deliveries,
-                window_offset=events.window_offset,
-                events_staged=events.staged,
-                events_staged_rows=events.staged_rows,
-                chunks=chunks,
-                preappended=heads,
-            ),
+            load_batch, _load_job(job, day, events, chunks=chunks, preappended=heads)
         )
         return _timed(summary, started)
+
+
+def _load_job(
+    job: BatchJob,
+    batch_date: str,
+    events: LifecycleEvents,
+    purchases: list[Purchase] | None = None,
+    customers: list[Customer] | None = None,
+    chunks: list[StagedChunk] | None = None,
+    preappended: dict[str, int] | None = None,
+) -> LoadJob:
+    """The load step's input: the day's rows inline, or a bulk day's staged chunks."""
+    return LoadJob(
+        pipeline=job.pipeline,
+        checkpoint=job.checkpoint,
+        batch_date=batch_date,
+        purchases=purchases or [],
+        customers=customers or [],
+        disputes=events.disputes,
+        deliveries=events.deliveries,
+        window_offset=events.window_offset,
+        events_staged=events.staged,
+        events_staged_rows=events.staged_rows,
+        chunks=chunks or [],
+        preappended=preappended or {},
+    )
 
 
 def _timed(summary: BatchSummary, started: object) -> BatchSummary:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from temporalio import activity
 
 from first_temporal import schema
+from first_temporal.activities import transformer
 from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.activities.lifecycle import OpenPurchase, batch_events, fate
 from first_temporal.activities.source import generate_purchases, new_customers, next_batch_date
@@ -20,11 +21,9 @@ from first_temporal.checkpoint import Checkpoint
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, StaleBatch, as_application_error
 from first_temporal.jobs import BatchSummary, LoadJob, SpanJob, SpanResult
-from first_temporal.storage.base import BatchPayload, encode_rows, open_purchase_of
+from first_temporal.storage.base import BatchPayload, Storage, encode_rows, open_purchase_of
 from first_temporal.storage.local import LocalStorage
 from first_temporal.validation.batch import check_batch
-
-BIG_WINDOW_BYTES = 4 << 20  # as in transformer: past this, days go one by one
 
 
 def _still_open(p: OpenPurchase, kinds: dict[int, str | None], today_: date) -> bool:
@@ -40,7 +39,7 @@ def backfill_days(job: SpanJob) -> SpanResult:
     pipeline, start = job.pipeline, job.checkpoint
     storage = open_storage(pipeline.location)
     window_bytes = start.ends[schema.PURCHASE] - start.window_offset
-    if isinstance(storage, LocalStorage) and window_bytes > BIG_WINDOW_BYTES:
+    if isinstance(storage, LocalStorage) and window_bytes > transformer.BIG_WINDOW_BYTES:
         # The days after a bulk day: row objects would be slow; the daily path reads the
         # window as columns. Spans resume once the window is small again.
         return SpanResult(summaries=[], declined=True)
@@ -138,17 +137,16 @@ def backfill_days(job: SpanJob) -> SpanResult:
 
 
 def _window_offset(
-    storage: object, start: Checkpoint, end: Checkpoint, day_offsets: list[tuple[str, int]]
+    storage: Storage, start: Checkpoint, end: Checkpoint, day_offsets: list[tuple[str, int]]
 ) -> int:
-    """Where the last day's 90-day window starts: in the committed part or in the span."""
+    """Where the last day's 90-day window starts: among the committed rows (a span shorter
+    than the window: read it), or among the span's own rows (known without any read)."""
     last = end.previous
     assert last is not None
-    since = (last - timedelta(days=schema.DISPUTE_WINDOW_DAYS)).isoformat()
-    committed_end = start.ends[schema.PURCHASE]
-    _, offset = storage.read_window(start, last - timedelta(days=schema.DISPUTE_WINDOW_DAYS))  # type: ignore[attr-defined]
-    if offset != committed_end or (start.window_offset == 0 and committed_end == 0):
-        return int(offset)
+    since = last - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
+    if start.previous is not None and since <= start.previous:
+        return storage.read_window(start, since)[1]
     for day, day_offset in day_offsets:
-        if day >= since:
+        if day >= since.isoformat():
             return day_offset
-    return committed_end
+    return start.ends[schema.PURCHASE]

@@ -26,6 +26,7 @@ from first_temporal.errors import BadInput, as_application_error
 from first_temporal.jobs import ChunkJob, StagedChunk
 from first_temporal.storage.base import Storage
 from first_temporal.storage.local import LocalStorage
+from first_temporal.validation.batch import refuse
 
 PART_ROWS = 50_000
 
@@ -99,14 +100,10 @@ def _part_frames(
         keep_delivery_days=True,
     )
     purchases = numbered.drop("delivery")
-    problems = chunk_problems(purchases, job, day, low)
-    if problems:
-        raise as_application_error(
-            BadInput(
-                f"batch {cp.batch_number + 1} ({job.batch_date}) breaks the table rules, nothing"
-                f" was written: {'; '.join(problems[:5])}"
-            )
-        )
+    try:
+        refuse(cp.batch_number + 1, job.batch_date, chunk_problems(purchases, job, day, low))
+    except BadInput as exc:
+        raise as_application_error(exc) from None
     deliveries, disputes = todays_cancellations(pipeline.seed, pipeline.rates, day, numbered)
     return {
         schema.PURCHASE: purchases,

@@ -57,6 +57,12 @@ async def test_a_backfill_span_equals_the_same_days_run_one_by_one(
     assert tables(tmp_path / "spans") == tables(tmp_path / "daily")
     await env.client.get_workflow_handle(spans.mart_workflow_id).result()
     assert reconcile(str(tmp_path / "spans")) == []
+    # One span longer than the 90-day window: its window offset comes from its own rows.
+    long = Pipeline(location=str(tmp_path / "long"), seed=21)
+    await run(env, task_queue, RunJob(long, 40, span_min=10, span_days=15), "l1")
+    await run(env, task_queue, RunJob(long, 100, span_min=10, span_days=100), "l2")
+    await run(env, task_queue, RunJob(spans, 100, span_min=10, span_days=15), "s2")
+    assert tables(tmp_path / "long") == tables(tmp_path / "spans")
 
 
 async def test_a_bulk_day_in_chunks_equals_the_daily_path(

@@ -15,12 +15,16 @@ from first_temporal.jobs import LoadJob
 
 
 def check_batch(job: LoadJob) -> None:
-    problems = list(batch_problems(job))
+    refuse(job.checkpoint.batch_number + 1, job.batch_date, batch_problems(job))
+
+
+def refuse(batch_number: int, batch_date: str, problems: list[str]) -> None:
+    """BadInput naming the first few broken rules, when there are any."""
     if problems:
         shown = "; ".join(problems[:5])
         more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
         raise BadInput(
-            f"batch {job.checkpoint.batch_number + 1} ({job.batch_date}) breaks the"
+            f"batch {batch_number} ({batch_date}) breaks the"
             f" table rules, nothing was written: {shown}{more}"
         )
 
