@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from first_temporal.config import Pipeline
 from first_temporal.search_attributes import BATCH_DATE, PIPELINE
 from first_temporal.tests.processes import WorkerProcess
+from first_temporal.tests.tables import copy_tables, make_tables
 
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = BIN / "temporal"
@@ -53,6 +54,19 @@ def worker(address: str, task_queue: str, tmp_path: Path) -> Iterator[WorkerProc
     proc = WorkerProcess(address, task_queue, tmp_path / "worker.log")
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def clean_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 generated batches that validate clean; copy them (`data`) before breaking them."""
+    directory = tmp_path_factory.mktemp("clean")
+    make_tables(directory, batches=60, seed=11)
+    return directory
+
+
+@pytest.fixture
+def data(clean_dir: Path, tmp_path: Path) -> Path:
+    return copy_tables(clean_dir, tmp_path / "data")
 
 
 @pytest.fixture

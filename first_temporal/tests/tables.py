@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
@@ -91,6 +91,10 @@ def _run(directory: Path, batches: int, seed: int, rates: Rates, count: int | No
 
 
 # -- breaking tables, for the validator's tests -------------------------------------
+
+
+def shift(day: str, days: int) -> str:
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
 def copy_tables(source: Path, target: Path) -> Path:

@@ -10,26 +10,12 @@ from first_temporal import schema
 from first_temporal.checkpoint import parse_checkpoint
 from first_temporal.tests.tables import (
     assert_caught,
-    copy_tables,
     edit,
     make_tables,
     read_rows,
     write_rows,
 )
 from first_temporal.validate import Unusable, main, validate
-
-
-@pytest.fixture(scope="module")
-def clean_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("clean")
-    make_tables(directory, batches=60, seed=11)
-    return directory
-
-
-@pytest.fixture
-def data(clean_dir: Path, tmp_path: Path) -> Path:
-    return copy_tables(clean_dir, tmp_path / "data")
-
 
 # -- clean -----------------------------------------------------------------------------
 

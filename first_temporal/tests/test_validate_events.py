@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,32 +11,15 @@ from first_temporal import schema
 from first_temporal.checkpoint import parse_checkpoint
 from first_temporal.tests.tables import (
     assert_caught,
-    copy_tables,
     edit,
     find_line,
-    make_tables,
     read_rows,
+    shift,
     write_rows,
 )
 from first_temporal.validate import validate
 
 P, D, V, PR, CP = "purchase.csv", "dispute.csv", "delivery.csv", "product.csv", "placeholder.csv"
-
-
-@pytest.fixture(scope="module")
-def clean_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("clean")
-    make_tables(directory, batches=60, seed=11)
-    return directory
-
-
-@pytest.fixture
-def data(clean_dir: Path, tmp_path: Path) -> Path:
-    return copy_tables(clean_dir, tmp_path / "data")
-
-
-def shift(day: str, days: int) -> str:
-    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
 def purchase(data: Path, transaction_id: str) -> dict[str, str]:
