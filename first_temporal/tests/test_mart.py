@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from temporalio.exceptions import CancelledError
 
 from first_temporal import schema
 from first_temporal.activities.source import (
@@ -120,6 +121,28 @@ def test_crash_inside_the_transaction_rolls_back_and_retry_applies_once(
     monkeypatch.undo()
     retried = apply_pending(str(tmp_path))
     assert (retried.from_batch, retried.to_batch) == (6, 11)
+    assert reconcile(str(tmp_path)) == []
+
+
+def test_a_cancelled_apply_stays_retryable_and_the_retry_applies_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK cancels a thread-pool activity by raising CancelledError inside it, wherever
+    it is (here: while polars parses). That must not read as bad input (non-retryable)."""
+    make_tables(tmp_path, 4)
+
+    read_csv = mart_load.pl.read_csv
+
+    def cancelled(*args: object, **kwargs: object) -> object:
+        if "schema" in kwargs:  # the committed rows, not the product catalogue
+            raise CancelledError("Cancelled")
+        return read_csv(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mart_load.pl, "read_csv", cancelled)
+    with pytest.raises(CancelledError):
+        apply_pending(str(tmp_path))
+    monkeypatch.undo()
+    assert apply_pending(str(tmp_path)).to_batch == 4
     assert reconcile(str(tmp_path)) == []
 
 
