@@ -62,6 +62,17 @@ class ChunkJob:
     chunk_index: int
     start: int
     end: int
+    stage_tag: str = ""  # names this attempt's staged parts (the batch workflow's run)
+
+
+@dataclass(frozen=True)
+class ChunkProgress:
+    """A chunk's heartbeat: the parts staged so far, so a retry resumes after them."""
+
+    parts: int
+    rows: dict[str, int]
+    staged: dict[str, list[str]]
+    new_before: int  # first-time buyers before the next part (its customer ids start there)
 
 
 @dataclass(frozen=True)
@@ -88,11 +99,14 @@ class LoadJob:
 
 
 @dataclass(frozen=True)
-class PreAppendJob:
+class AppendJob:
+    """Append a bulk day's staged purchase and customer parts as they appear."""
+
     pipeline: Pipeline
     checkpoint: Checkpoint
-    chunk: StagedChunk
-    heads: dict[str, int]  # where each table's parts go (the previous chunk's end)
+    total: int  # the day's purchases
+    chunk_rows: int
+    stage_tag: str
 
 
 @dataclass(frozen=True)
@@ -174,6 +188,8 @@ class RunProgress:
 class RunResult:
     batches: int
     last: BatchSummary | None
+    # The last batches' summaries (a bounded buffer), so a starter need not ask again.
+    recent: list[BatchSummary] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

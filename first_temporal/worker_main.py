@@ -19,12 +19,8 @@ from temporalio.worker import Worker
 from first_temporal import logging_setup
 from first_temporal.activities.backfill import backfill_days
 from first_temporal.activities.bulk import generate_chunk
-from first_temporal.activities.extractor import (
-    next_batch_day,
-    pull_recent_purchases,
-    read_checkpoint,
-)
-from first_temporal.activities.loader import load_batch, pre_append_chunk, wait_for_batch
+from first_temporal.activities.extractor import pull_recent_purchases, read_checkpoint
+from first_temporal.activities.loader import append_staged_parts, load_batch, wait_for_batch
 from first_temporal.activities.mart import refresh_mart, update_mart
 from first_temporal.activities.transformer import (
     define_customers_from_purchases,
@@ -40,13 +36,12 @@ log = logging.getLogger("first_temporal.worker")
 ACTIVITIES: list[Callable[..., Any]] = [
     read_checkpoint,
     pull_recent_purchases,
-    next_batch_day,
     generate_chunk,
     backfill_days,
     define_customers_from_purchases,
     derive_lifecycle_events,
     load_batch,
-    pre_append_chunk,
+    append_staged_parts,
     update_mart,
     refresh_mart,
     wait_for_batch,

@@ -27,15 +27,11 @@ from temporalio.exceptions import (
 
 with workflow.unsafe.imports_passed_through():
     from first_temporal.activities.backfill import backfill_days
-    from first_temporal.activities.bulk import generate_chunk
-    from first_temporal.activities.extractor import (
-        next_batch_day,
-        pull_recent_purchases,
-        read_checkpoint,
-    )
-    from first_temporal.activities.loader import load_batch, pre_append_chunk, wait_for_batch
+    from first_temporal.activities.bulk import chunk_bounds, generate_chunk
+    from first_temporal.activities.extractor import pull_recent_purchases, read_checkpoint
+    from first_temporal.activities.loader import append_staged_parts, load_batch, wait_for_batch
     from first_temporal.activities.mart import refresh_mart, update_mart
-    from first_temporal.activities.source import Customer, Purchase
+    from first_temporal.activities.source import Customer, Purchase, next_batch_date
     from first_temporal.activities.transformer import (
         define_customers_from_purchases,
         derive_lifecycle_events,
@@ -44,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from first_temporal.config import WORKFLOW_TASK_TIMEOUT
     from first_temporal.errors import BAD_INPUT, STALE_BATCH
     from first_temporal.jobs import (
+        AppendJob,
         BatchJob,
         BatchOutcome,
         BatchSummary,
@@ -55,7 +52,6 @@ with workflow.unsafe.imports_passed_through():
         LoadJob,
         MartSummary,
         PipelineRef,
-        PreAppendJob,
         RunJob,
         RunProgress,
         RunResult,
@@ -63,7 +59,6 @@ with workflow.unsafe.imports_passed_through():
         StagedChunk,
         WaitJob,
     )
-    from first_temporal.schema import CUSTOMER, PURCHASE
     from first_temporal.search_attributes import BATCH_DATE, PIPELINE, batch_datetime
 
 # Retries: quick first retry, capped backoff; bad input is non-retryable by type.
@@ -74,6 +69,7 @@ RETRY = RetryPolicy(
     non_retryable_error_types=[BAD_INPUT, STALE_BATCH],
 )
 STEP_TIMEOUT = timedelta(minutes=10)
+LOCAL_STEP_TIMEOUT = timedelta(seconds=30)
 # A killed worker's activity is retried after at most this long, not the default minutes.
 HEARTBEAT_TIMEOUT = timedelta(seconds=4)
 SUMMARY_BUFFER = 100
@@ -83,14 +79,23 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-def step(activity: Callable[[In], Out], arg: In) -> Awaitable[Out]:
-    """Run one pipeline step with the pipeline's timeouts and retry policy."""
-    return workflow.execute_activity(
+def step(activity: Callable[[In], Out], arg: In) -> workflow.ActivityHandle[Out]:
+    """Start one pipeline step with the pipeline's timeouts and retry policy (await it for
+    its result; it is a task, so it can run alongside others and be cancelled)."""
+    return workflow.start_activity(
         activity,
         arg,
         start_to_close_timeout=STEP_TIMEOUT,
         heartbeat_timeout=HEARTBEAT_TIMEOUT,
         retry_policy=RETRY,
+    )
+
+
+def local_step(activity: Callable[[In], Out], arg: In) -> Awaitable[Out]:
+    """A few hundred bytes read, or one signal: run by this workflow's worker and recorded
+    as a marker, without a round trip through the task queue (a third of a short batch)."""
+    return workflow.execute_local_activity(
+        activity, arg, start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=RETRY
     )
 
 
@@ -121,7 +126,7 @@ class EtlBatchWorkflow:
     async def run(self, job: BatchJob) -> BatchOutcome:
         pipeline, checkpoint = job.pipeline, job.checkpoint
         self._stage = "checkpoint"
-        current = await step(read_checkpoint, PipelineRef(pipeline))
+        current = await local_step(read_checkpoint, PipelineRef(pipeline))
         if current != checkpoint:  # another run got here first: not ours to load
             return BatchOutcome(committed=False)
         if job.days > 1:
@@ -134,10 +139,10 @@ class EtlBatchWorkflow:
         else:
             summaries = [await self._day(job)]
         self._stage = "mart"
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(  # one signal: local, like local_step
             refresh_mart,
             PipelineRef(pipeline),
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT,
             retry_policy=RETRY,
         )
         self._stage = "done"
@@ -170,15 +175,15 @@ class EtlBatchWorkflow:
         return _timed(summary, started)
 
     async def _bulk_day(self, job: BatchJob) -> BatchSummary:
-        """Chunks are staged in parallel by any worker; only references cross Temporal."""
+        """Chunks are staged in parallel by any worker and appended as they land; only
+        references cross Temporal."""
         pipeline, checkpoint = job.pipeline, job.checkpoint
         total = job.purchases or 0
         started = workflow.now()
-        self._stage = "extract"
-        day = await step(next_batch_day, ExtractJob(pipeline, checkpoint, total))
+        day = next_batch_date(pipeline.seed, checkpoint.previous).isoformat()  # pure: no I/O
         _tag_batch_date(day)
-        size = job.chunk_rows
-        bounds = [(s, min(s + size, total)) for s in range(0, total, size)]
+        tag = workflow.info().run_id[:8]  # this run's staged parts, not an earlier attempt's
+        bounds = chunk_bounds(total, job.chunk_rows)
         self._stage = f"extract: {len(bounds)} chunks"
         # Bounded fan-out: enough chunks in flight for every worker, not so many that one
         # worker holds them all in memory at once.
@@ -187,25 +192,25 @@ class EtlBatchWorkflow:
         async def chunk(index: int, low: int, high: int) -> StagedChunk:
             async with slots:
                 return await step(
-                    generate_chunk, ChunkJob(pipeline, checkpoint, day, index, low, high)
+                    generate_chunk, ChunkJob(pipeline, checkpoint, day, index, low, high, tag)
                 )
 
-        tasks = [asyncio.create_task(chunk(i, low, high)) for i, (low, high) in enumerate(bounds)]
-        # While later chunks are generated, append the finished ones in order (past the
-        # committed end: not data until the checkpoint moves), so the load only commits.
-        heads = {t: checkpoint.ends[t] for t in (PURCHASE, CUSTOMER)}
-        chunks: list[StagedChunk] = []
-        for task in tasks:
-            chunks.append(await task)
-            if heads:
-                heads = await step(
-                    pre_append_chunk, PreAppendJob(pipeline, checkpoint, chunks[-1], heads)
-                )
-        self._stage = "transform"
-        events = await step(derive_lifecycle_events, LifecycleJob(pipeline, checkpoint, day, []))
+        chunks = [asyncio.create_task(chunk(i, low, high)) for i, (low, high) in enumerate(bounds)]
+        # Alongside: append the parts in order as they land, and derive the earlier days'
+        # events (the chunks file today's own cancellations), so the load only commits.
+        appender = step(
+            append_staged_parts, AppendJob(pipeline, checkpoint, total, job.chunk_rows, tag)
+        )
+        events = step(derive_lifecycle_events, LifecycleJob(pipeline, checkpoint, day, []))
+        try:
+            staged = list(await asyncio.gather(*chunks))
+        except BaseException:
+            appender.cancel()  # it would wait for parts that never come
+            raise
+        heads = await appender
         self._stage = "load"
         summary = await step(
-            load_batch, _load_job(job, day, events, chunks=chunks, preappended=heads)
+            load_batch, _load_job(job, day, await events, chunks=staged, preappended=heads)
         )
         return _timed(summary, started)
 
@@ -281,7 +286,7 @@ class EtlRunWorkflow:
                 workflow.continue_as_new(replace(job, done_before=self._done))
             started_here += 1
             self._stage = "reading checkpoint"
-            checkpoint: Checkpoint = await step(read_checkpoint, PipelineRef(pipeline))
+            checkpoint: Checkpoint = await local_step(read_checkpoint, PipelineRef(pipeline))
             number = checkpoint.batch_number + 1
             remaining = job.runs - self._done
             bulk = job.purchases is not None and job.purchases > job.bulk_threshold
@@ -318,7 +323,7 @@ class EtlRunWorkflow:
             last = outcome.summaries[-1]
             self._summaries = [*self._summaries, *outcome.summaries][-SUMMARY_BUFFER:]
         self._stage = "done"
-        return RunResult(batches=self._done, last=last)
+        return RunResult(batches=self._done, last=last, recent=self._summaries)
 
     async def _lost_race(self, exc: BaseException, batch_id: str) -> bool:
         """True when another run owns this batch (now finished): re-read and go on."""

@@ -4,14 +4,23 @@ Each chunk activity stages its rows in files (<data>/_staging/batch-N/...) and r
 only a reference and counts; the load appends the staged files in chunk order. Chunks
 are deterministic, so a retried or duplicated chunk rewrites the same bytes; a chunk is
 split into parts and heartbeats the parts done, so a retried chunk resumes.
+
+A part's purchase file is staged last: once it exists, the part is whole, which lets
+loader.append_staged_parts append parts while later ones are still being generated.
+Part names carry the batch workflow's run (`ChunkJob.stage_tag`), so parts left by an
+earlier attempt with other chunk sizes are never mistaken for this one's.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from copy import deepcopy
 from datetime import date
 
 import polars as pl
 from temporalio import activity
+from temporalio.converter import value_to_type
 
 from first_temporal import schema
 from first_temporal.activities.vectorized import (
@@ -23,16 +32,32 @@ from first_temporal.activities.vectorized import (
 )
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, as_application_error
-from first_temporal.jobs import ChunkJob, StagedChunk
+from first_temporal.jobs import ChunkJob, ChunkProgress, StagedChunk
 from first_temporal.storage.base import Storage
 from first_temporal.storage.local import LocalStorage
 from first_temporal.validation.batch import refuse
 
 PART_ROWS = 50_000
+# Staging order within a part: the purchase file last, as the part's completion marker.
+STAGE_ORDER = (schema.DISPUTE, schema.DELIVERY, schema.CUSTOMER, schema.PURCHASE)
 
 
 def staged_name(batch_number: int, table: str, part: str) -> str:
     return f"batch-{batch_number:06d}/{table}-{part}.csv"
+
+
+def chunk_bounds(total: int, chunk_rows: int) -> list[tuple[int, int]]:
+    """A bulk day's chunks: row ranges [low, high) of the day's purchases."""
+    return [(low, min(low + chunk_rows, total)) for low in range(0, total, chunk_rows)]
+
+
+def part_labels(stage_tag: str, chunk_index: int, low: int, high: int) -> list[str]:
+    """The parts of one chunk, in order (a part is PART_ROWS rows at most)."""
+    prefix = f"{stage_tag}-" if stage_tag else ""
+    return [
+        f"{prefix}c{chunk_index:04d}p{index:03d}"
+        for index, _ in enumerate(range(low, high, PART_ROWS))
+    ]
 
 
 @activity.defn
@@ -42,34 +67,49 @@ def generate_chunk(job: ChunkJob) -> StagedChunk:
     storage = open_storage(pipeline.location)
     day = date.fromisoformat(job.batch_date)
     number = cp.batch_number + 1
-    details = activity.info().heartbeat_details if activity.in_activity() else []
-    done_parts = int(details[0]) if details else 0
-    counts = {t: 0 for t in schema.BATCH_TABLES}
-    names: dict[str, list[str]] = {t: [] for t in schema.BATCH_TABLES}
-    bounds = list(range(job.start, job.end, PART_ROWS))
-    new_before = new_customers_before(
-        pipeline.seed,
-        day,
-        cp.last_customer_id,
-        cp.last_transaction_id,
-        pipeline.rates,
-        job.start,
+    progress = _resumed(storage, job) or ChunkProgress(
+        parts=0,
+        rows={t: 0 for t in schema.BATCH_TABLES},
+        staged={t: [] for t in schema.BATCH_TABLES},
+        new_before=new_customers_before(
+            pipeline.seed,
+            day,
+            cp.last_customer_id,
+            cp.last_transaction_id,
+            pipeline.rates,
+            job.start,
+        ),
     )
-    for index, low in enumerate(bounds):
-        high = min(low + PART_ROWS, job.end)
-        part = f"c{job.chunk_index:04d}p{index:03d}"
+    labels = part_labels(job.stage_tag, job.chunk_index, job.start, job.end)
+    lows = range(job.start, job.end, PART_ROWS)
+    rows, staged, new_before = dict(progress.rows), deepcopy(progress.staged), progress.new_before
+    for index in range(progress.parts, len(labels)):
+        low, high = lows[index], min(lows[index] + PART_ROWS, job.end)
         frames = _part_frames(job, day, low, high, new_before)
         new_before += frames[schema.CUSTOMER].height
-        for table, frame in frames.items():
-            counts[table] += frame.height
+        for table in STAGE_ORDER:
+            frame = frames[table]
+            rows[table] += frame.height
             if frame.height:
-                name = staged_name(number, table, part)
-                names[table].append(name)
-                if index >= done_parts or not storage.has_staged(name):
-                    _stage(storage, name, frame)
-        if activity.in_activity():
-            activity.heartbeat(index + 1)
-    return StagedChunk(chunk_index=job.chunk_index, rows=counts, staged=names)
+                name = staged_name(number, table, labels[index])
+                staged[table].append(name)
+                _stage(storage, name, frame)
+        if activity.in_activity():  # a snapshot: the SDK encodes it later, on its own thread
+            activity.heartbeat(ChunkProgress(index + 1, dict(rows), deepcopy(staged), new_before))
+    return StagedChunk(chunk_index=job.chunk_index, rows=rows, staged=staged)
+
+
+def _resumed(storage: Storage, job: ChunkJob) -> ChunkProgress | None:
+    """Where a retried chunk stopped (its last heartbeat), if its staged parts are still there."""
+    details = activity.info().heartbeat_details if activity.in_activity() else []
+    if not details:
+        return None
+    try:
+        progress: ChunkProgress = value_to_type(ChunkProgress, details[0])
+    except (TypeError, ValueError):  # another heartbeat shape: start over, it only costs time
+        return None
+    names = [n for parts in progress.staged.values() for n in parts]
+    return progress if all(storage.has_staged(n) for n in names) else None
 
 
 def _stage(storage: Storage, name: str, frame: pl.DataFrame) -> None:
@@ -77,7 +117,7 @@ def _stage(storage: Storage, name: str, frame: pl.DataFrame) -> None:
     if isinstance(storage, LocalStorage):
         path = storage.staged_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         frame.write_csv(tmp, include_header=False, line_terminator="\n")
         tmp.replace(path)
     else:
@@ -125,7 +165,7 @@ def chunk_problems(frame: pl.DataFrame, job: ChunkJob, day: date, low: int) -> l
         .sum()
         .alias("purchase_date not the batch date"),
         (
-            (pl.col("delivery_date").str.to_date() - pl.lit(day))
+            (pl.col("delivery_date").str.to_date(schema.DATE_FORMAT) - pl.lit(day))
             .dt.total_days()
             .is_between(schema.MIN_DELIVERY_DAYS, schema.MAX_DELIVERY_DAYS)
             .not_()

@@ -34,9 +34,3 @@ def pull_recent_purchases(job: ExtractJob) -> Extracted:
         job.purchases,
     )
     return Extracted(batch_date=day.isoformat(), purchases=purchases)
-
-
-@activity.defn
-def next_batch_day(job: ExtractJob) -> str:
-    """The next business day alone: a bulk day generates its purchases chunk by chunk."""
-    return next_batch_date(job.pipeline.seed, job.checkpoint.previous).isoformat()

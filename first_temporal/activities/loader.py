@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import CancelledError
 
 from first_temporal import schema
+from first_temporal.activities.bulk import chunk_bounds, part_labels, staged_name
 from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, StaleBatch, as_application_error
-from first_temporal.jobs import BatchSummary, LoadJob, PreAppendJob, WaitJob
+from first_temporal.jobs import AppendJob, BatchSummary, LoadJob, WaitJob
 from first_temporal.storage.base import BatchPayload, encode_rows
 from first_temporal.storage.local import LocalStorage
 from first_temporal.validation.batch import check_batch
@@ -74,23 +76,71 @@ def load_batch(job: LoadJob) -> BatchSummary:
     )
 
 
+APPENDED_AHEAD = (schema.PURCHASE, schema.CUSTOMER)  # the big ones; events are small
+PART_POLL_SECONDS = 0.01
+
+
+def _parts_in_order(job: AppendJob) -> list[tuple[str, bool]]:
+    """Every part label of the day, in table order, and whether it ends its chunk."""
+    parts: list[tuple[str, bool]] = []
+    for index, (low, high) in enumerate(chunk_bounds(job.total, job.chunk_rows)):
+        labels = part_labels(job.stage_tag, index, low, high)
+        parts += [(label, i == len(labels) - 1) for i, label in enumerate(labels)]
+    return parts
+
+
 @activity.defn
-def pre_append_chunk(job: PreAppendJob) -> dict[str, int]:
-    """A bulk day's head start: append this chunk's purchases and customers now, while
-    the next chunks are generated. Returns the new heads; {} stops pre-appending."""
+def append_staged_parts(job: AppendJob) -> dict[str, int]:
+    """A bulk day's head start: while the chunks are generated, append each staged part of
+    purchases and customers in order as soon as it is whole, past the committed end (not
+    data until the checkpoint moves). The load then only verifies the ends and commits.
+
+    Returns each table's end, fsynced; {} when the storage cannot (S3) or the files moved
+    under it (the load then copies the parts itself). A retry resumes from its heartbeat.
+    """
     storage = open_storage(job.pipeline.location)
-    if not isinstance(storage, LocalStorage) or not job.heads:
+    if not isinstance(storage, LocalStorage):
         return {}
-    heads: dict[str, int] = {}
+    number = job.checkpoint.batch_number + 1
+    parts = _parts_in_order(job)
+    details = activity.info().heartbeat_details
+    done, heads = (
+        (int(details[0]), dict(details[1]))
+        if details
+        else (0, {t: job.checkpoint.ends[t] for t in APPENDED_AHEAD})
+    )
+    synced = False
     try:
-        with keep_alive():
-            for table in (schema.PURCHASE, schema.CUSTOMER):
-                end = storage.pre_append(
-                    job.checkpoint, table, job.chunk.staged.get(table, []), job.heads[table]
-                )
+        while done < len(parts):
+            ready = 0  # whole parts from `done` on, up to the end of their chunk
+            while done + ready < len(parts) and storage.has_staged(
+                staged_name(number, schema.PURCHASE, parts[done + ready][0])
+            ):
+                ready += 1
+                if parts[done + ready - 1][1]:
+                    break
+            if not ready:
+                activity.heartbeat(done, dict(heads))  # a snapshot, encoded later
+                activity.wait_for_cancelled_sync(PART_POLL_SECONDS)
+                if activity.is_cancelled():  # a chunk failed: the batch is given up
+                    raise CancelledError("cancelled while waiting for staged parts")
+                continue
+            batch = parts[done : done + ready]
+            # fsync at chunk ends: the disk writes keep pace instead of piling up at the end
+            synced = batch[-1][1]
+            for table in APPENDED_AHEAD:
+                names = [staged_name(number, table, label) for label, _ in batch]
+                names = [n for n in names if storage.has_staged(n)]  # no new customers: none
+                end = storage.pre_append(job.checkpoint, table, names, heads[table], synced)
                 if end < 0:
                     return {}
                 heads[table] = end
+            done += ready
+            activity.heartbeat(done, dict(heads))  # a snapshot, encoded later
+        if not synced:  # resumed after everything was appended: make it durable now
+            for table in APPENDED_AHEAD:
+                if storage.pre_append(job.checkpoint, table, [], heads[table]) < 0:
+                    return {}
     except (BadInput, StaleBatch) as exc:
         raise as_application_error(exc) from None
     return heads

@@ -53,7 +53,7 @@ def _days(d: date) -> int:
 
 
 def _iso(days: npt.NDArray[np.int64]) -> pl.Series:
-    return pl.Series(days.astype("datetime64[D]")).dt.strftime("%Y-%m-%d")
+    return pl.Series(days.astype("datetime64[D]")).dt.strftime(schema.DATE_FORMAT)
 
 
 def repeat_flags(
@@ -175,7 +175,7 @@ def purchase_frame(
         "product_id",
         pl.lit(batch_date.isoformat()).alias("purchase_date"),
         (pl.lit(batch_date) + pl.duration(days=pl.col("delivery")))
-        .dt.strftime("%Y-%m-%d")
+        .dt.strftime(schema.DATE_FORMAT)
         .alias("delivery_date"),
         pl.lit(refund_till).alias("refund_till"),
         pl.lit("False").alias("delivered"),
@@ -220,7 +220,7 @@ def batch_events_frame(
         "transaction_id",
         "product_id",
         *(
-            pl.col(c).str.to_date("%Y-%m-%d").cast(pl.Int32).alias(c)
+            pl.col(c).str.to_date(schema.DATE_FORMAT).cast(pl.Int32).alias(c)
             for c in ("purchase_date", "delivery_date", "refund_till")
         ),
     ).filter(pl.col("purchase_date") >= oldest)

@@ -1,0 +1,78 @@
+"""Re-record the Replayer test's histories after a workflow changes shape (before release):
+
+    .venv/bin/python -m first_temporal.tests.record_histories
+
+Starts its own dev server and worker on free loopback ports, runs a daily run of three
+batches, a backfill span, a bulk day and the mart, and writes their histories to
+first_temporal/tests/histories/. Once real histories exist in production, guard shape
+changes with workflow.patched() instead of re-recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from first_temporal.config import Pipeline
+from first_temporal.jobs import RunJob
+from first_temporal.tests.conftest import TEMPORAL_CLI
+from first_temporal.tests.processes import WorkerProcess
+
+HISTORIES = Path(__file__).parent / "histories"
+QUEUE = "record-histories"
+
+
+async def record(client: Client, work: Path) -> None:
+    daily = Pipeline(location=str(work / "h1"), seed=1)
+    span = Pipeline(location=str(work / "h2"), seed=2)
+    bulk = Pipeline(location=str(work / "h3"), seed=3)
+    runs = {
+        "etl_run_3_batches": (daily, RunJob(daily, 3)),
+        "etl_run_backfill": (span, RunJob(span, 30)),
+        "etl_run_bulk": (
+            bulk,
+            RunJob(bulk, 1, purchases=5_000, bulk_threshold=1_000, chunk_rows=2_000),
+        ),
+    }
+    for name, (pipeline, job) in runs.items():
+        handle = await client.start_workflow(
+            "EtlRunWorkflow", job, id=f"{pipeline.pipeline_id}-{name}", task_queue=QUEUE
+        )
+        await handle.result()
+        await save(client, handle.id, name)
+    await save(client, daily.batch_workflow_id(3), "etl_batch")
+    await save(client, span.batch_workflow_id(1) + "-000030", "etl_batch_span")
+    await save(client, bulk.batch_workflow_id(1), "etl_batch_bulk")
+    await client.get_workflow_handle(span.mart_workflow_id).result()
+    await save(client, span.mart_workflow_id, "etl_mart")
+
+
+async def save(client: Client, workflow_id: str, name: str) -> None:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
+    print(f"{name}.json: {len(history.events)} events of {workflow_id}")
+
+
+async def main() -> int:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI), ip="127.0.0.1"
+    )
+    work = Path(tempfile.mkdtemp(prefix="record-histories-"))
+    address = env.client.service_client.config.target_host
+    worker = WorkerProcess(address, QUEUE, work / "worker.log")
+    HISTORIES.mkdir(exist_ok=True)
+    try:
+        await record(env.client, work)
+    finally:
+        code = worker.stop()
+        await env.shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
