@@ -93,14 +93,35 @@ def progress_bar(done: int, total: int, stage: str, width: int = 30) -> str:
 
 async def follow(handle: WorkflowHandle[Any, RunResult], total: int) -> RunResult:
     """Report each batch as it commits (from the run's progress query) until the run ends:
-    a line per batch, or for long runs a progress bar."""
+    a line per batch, or for long runs a progress bar. The result carries the last lines."""
     printed = 0
     shown = -1
     lines = total <= LINES_UP_TO
     tty = sys.stderr.isatty()
+
+    def bar(done: int, stage: str) -> None:
+        nonlocal shown
+        if done != shown and (tty or done * 10 // total != shown * 10 // total):
+            shown = done
+            text = progress_bar(done, total, stage)
+            end = "" if tty else "\n"
+            print(f"\r{text}" if tty else text, end=end, file=sys.stderr, flush=True)
+
     result_task = asyncio.ensure_future(handle.result())
     while True:
-        done, _ = await asyncio.wait({result_task}, timeout=POLL_SECONDS)
+        finished, _ = await asyncio.wait({result_task}, timeout=POLL_SECONDS)
+        if finished:
+            result = result_task.result()
+            if not lines:
+                bar(result.batches, "done")
+                if tty:
+                    print(file=sys.stderr)
+                return result
+            first = result.batches - len(result.recent)
+            if first <= printed:  # the result holds every line not printed yet
+                for summary in result.recent[printed - first :]:
+                    print(summary_line(summary), flush=True)
+                return result
         try:
             progress: RunProgress = await asyncio.wait_for(
                 handle.query("progress", printed, result_type=RunProgress), QUERY_TIMEOUT
@@ -111,14 +132,9 @@ async def follow(handle: WorkflowHandle[Any, RunResult], total: int) -> RunResul
             for summary in progress.summaries:
                 print(summary_line(summary), flush=True)
             printed = max(printed, progress.first_index + len(progress.summaries))
-        elif progress.done != shown and (tty or progress.done * 10 // total != shown * 10 // total):
-            shown = progress.done
-            bar = progress_bar(progress.done, total, progress.stage)
-            print(f"\r{bar}" if tty else bar, end="" if tty else "\n", file=sys.stderr, flush=True)
-            printed = progress.done
-        if done:
-            if not lines and tty:
-                print(file=sys.stderr)
+        else:
+            bar(progress.done, progress.stage)
+        if finished:
             return result_task.result()
 
 

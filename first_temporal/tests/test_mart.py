@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 from temporalio.exceptions import CancelledError
 
@@ -131,14 +133,14 @@ def test_a_cancelled_apply_stays_retryable_and_the_retry_applies_once(
     it is (here: while polars parses). That must not read as bad input (non-retryable)."""
     make_tables(tmp_path, 4)
 
-    read_csv = mart_load.pl.read_csv
+    read_csv = pl.read_csv
 
-    def cancelled(*args: object, **kwargs: object) -> object:
+    def cancelled(*args: Any, **kwargs: Any) -> object:
         if "schema" in kwargs:  # the committed rows, not the product catalogue
             raise CancelledError("Cancelled")
-        return read_csv(*args, **kwargs)  # type: ignore[arg-type]
+        return read_csv(*args, **kwargs)
 
-    monkeypatch.setattr(mart_load.pl, "read_csv", cancelled)
+    monkeypatch.setattr(pl, "read_csv", cancelled)
     with pytest.raises(CancelledError):
         apply_pending(str(tmp_path))
     monkeypatch.undo()
