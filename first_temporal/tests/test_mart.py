@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 from temporalio.exceptions import CancelledError
+from temporalio.testing import ActivityEnvironment
 
 from first_temporal import schema
 from first_temporal.activities.source import (
@@ -245,3 +248,30 @@ def test_large_backlogs_are_applied_in_line_aligned_chunks(
     pieces = list(mart_load.chunks(path, start, end, size=100))
     assert all(p.endswith(b"\n") for p in pieces)
     assert b"".join(pieces) == path.read_bytes()[start:]
+
+
+def test_the_worker_applies_the_mart_at_low_cpu_priority_heartbeating_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Background work: batches sharing the worker go first (Linux thread niceness)."""
+    from first_temporal.activities import mart as mart_activity
+    from first_temporal.config import Pipeline
+    from first_temporal.jobs import PipelineRef
+    from first_temporal.mart.build import MartResult
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    beat = threading.Event()
+    seen: dict[str, int] = {}
+
+    def apply(location: str) -> MartResult:
+        seen["niceness"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        assert beat.wait(10)  # the activity heartbeats while the apply runs
+        return MartResult(location, False, 3, 4, {"purchase": 12})
+
+    monkeypatch.setattr(mart_activity, "apply_pending", apply)
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beat.set()
+    summary = env.run(mart_activity.update_mart, PipelineRef(Pipeline(str(tmp_path), seed=SEED)))
+    assert (summary.applied, summary.to_batch, summary.new_rows) == (True, 4, 12)
+    assert seen["niceness"] == min(base + mart_activity.MART_NICENESS, 19)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base

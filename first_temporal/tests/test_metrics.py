@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.testing import WorkflowEnvironment
 
+from first_temporal.config import Pipeline, resolve_seed
 from first_temporal.tests.processes import (
     ROOT,
     WorkerProcess,
@@ -47,8 +48,8 @@ def data_rows(directory: Path, table: str) -> int:
         return sum(1 for _ in csv.DictReader(fh))
 
 
-def test_metrics_count_rows_batches_durations_and_bad_input(
-    address: str, task_queue: str, data_dir: Path, tmp_path: Path
+async def test_metrics_count_rows_batches_durations_and_bad_input(
+    dev_env: WorkflowEnvironment, address: str, task_queue: str, data_dir: Path, tmp_path: Path
 ):
     port = free_port()
     log = tmp_path / "worker.log"
@@ -73,6 +74,9 @@ def test_metrics_count_rows_batches_durations_and_bad_input(
         assert any(name.startswith("temporal_") for name in metrics)  # the SDK's own
         assert not metrics["etl_bad_input_rejections"]
 
+        # The mart settles first: it would refuse the corrupted table too (and count it).
+        mart = Pipeline(location=str(data_dir), seed=resolve_seed(None)).mart_workflow_id
+        await dev_env.client.get_workflow_handle(mart).result()
         (data_dir / "purchase.csv").write_bytes(b"nonsense\n")
         bad = starter(address, *common)
         assert bad.returncode == 1
