@@ -62,7 +62,6 @@ class ChunkJob:
     chunk_index: int
     start: int
     end: int
-    stage_tag: str = ""  # names this attempt's staged parts (the batch workflow's run)
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,6 @@ class AppendJob:
     checkpoint: Checkpoint
     total: int  # the day's purchases
     chunk_rows: int
-    stage_tag: str
 
 
 @dataclass(frozen=True)

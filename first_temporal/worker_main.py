@@ -48,16 +48,23 @@ ACTIVITIES: list[Callable[..., Any]] = [
 ]
 WORKFLOWS = [EtlBatchWorkflow, EtlRunWorkflow, EtlMartWorkflow]
 GRACE = timedelta(seconds=10)
+ACTIVITY_THREADS = 12
+LOCAL_ACTIVITY_THREADS = 3  # of ACTIVITY_THREADS
 
 
 def build_worker(client: Client, queue: str, executor: ThreadPoolExecutor) -> Worker:
+    """Local activities run on the same threads: a few of them are kept for those, so a
+    checkpoint read never queues behind a worker full of chunks."""
+    threads = executor._max_workers
+    local = min(LOCAL_ACTIVITY_THREADS, max(1, threads // 4))
     return Worker(
         client,
         task_queue=queue,
         workflows=WORKFLOWS,
         activities=ACTIVITIES,
         activity_executor=executor,
-        max_concurrent_activities=executor._max_workers,
+        max_concurrent_activities=threads - local,
+        max_concurrent_local_activities=local,
         graceful_shutdown_timeout=GRACE,
         interceptors=[EtlMetrics()],
         # After a crash, the next worker picks up cached workflows quickly.
@@ -74,7 +81,7 @@ async def run(args: argparse.Namespace) -> int:
             raise UserError(f"cannot serve metrics on port {args.metrics_port}: {exc}") from None
     client = await connect(runtime)
     queue = args.task_queue or task_queue()
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
+    with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
         worker = build_worker(client, queue, executor)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

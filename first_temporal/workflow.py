@@ -73,6 +73,7 @@ LOCAL_STEP_TIMEOUT = timedelta(seconds=30)
 # A killed worker's activity is retried after at most this long, not the default minutes.
 HEARTBEAT_TIMEOUT = timedelta(seconds=4)
 SUMMARY_BUFFER = 100
+APPEND_GRACE = timedelta(seconds=60)  # for the appender, after the last chunk is staged
 BATCHES_PER_RUN = 500  # bound on a run's history before it continues as new
 
 In = TypeVar("In")
@@ -182,7 +183,6 @@ class EtlBatchWorkflow:
         started = workflow.now()
         day = next_batch_date(pipeline.seed, checkpoint.previous).isoformat()  # pure: no I/O
         _tag_batch_date(day)
-        tag = workflow.info().run_id[:8]  # this run's staged parts, not an earlier attempt's
         bounds = chunk_bounds(total, job.chunk_rows)
         self._stage = f"extract: {len(bounds)} chunks"
         # Bounded fan-out: enough chunks in flight for every worker, not so many that one
@@ -192,27 +192,41 @@ class EtlBatchWorkflow:
         async def chunk(index: int, low: int, high: int) -> StagedChunk:
             async with slots:
                 return await step(
-                    generate_chunk, ChunkJob(pipeline, checkpoint, day, index, low, high, tag)
+                    generate_chunk, ChunkJob(pipeline, checkpoint, day, index, low, high)
                 )
 
         chunks = [asyncio.create_task(chunk(i, low, high)) for i, (low, high) in enumerate(bounds)]
         # Alongside: append the parts in order as they land, and derive the earlier days'
         # events (the chunks file today's own cancellations), so the load only commits.
-        appender = step(
-            append_staged_parts, AppendJob(pipeline, checkpoint, total, job.chunk_rows, tag)
-        )
+        appender = step(append_staged_parts, AppendJob(pipeline, checkpoint, total, job.chunk_rows))
         events = step(derive_lifecycle_events, LifecycleJob(pipeline, checkpoint, day, []))
         try:
             staged = list(await asyncio.gather(*chunks))
         except BaseException:
-            appender.cancel()  # it would wait for parts that never come
+            for task in (*chunks, appender, events):  # the batch is given up
+                task.cancel()
             raise
-        heads = await appender
+        heads = await _appended(appender)
         self._stage = "load"
         summary = await step(
             load_batch, _load_job(job, day, await events, chunks=staged, preappended=heads)
         )
         return _timed(summary, started)
+
+
+async def _appended(appender: workflow.ActivityHandle[dict[str, int]]) -> dict[str, int]:
+    """The appender's table ends once it caught up with the last chunk; {} (the load then
+    copies the staged parts itself) when it failed or is not done within APPEND_GRACE,
+    e.g. a worker of another version names parts differently."""
+    try:
+        await workflow.wait_condition(appender.done, timeout=APPEND_GRACE)
+    except TimeoutError:
+        appender.cancel()
+        return {}
+    try:
+        return appender.result()
+    except ActivityError:
+        return {}
 
 
 def _load_job(

@@ -7,12 +7,14 @@ split into parts and heartbeats the parts done, so a retried chunk resumes.
 
 A part's purchase file is staged last: once it exists, the part is whole, which lets
 loader.append_staged_parts append parts while later ones are still being generated.
-Part names carry the batch workflow's run (`ChunkJob.stage_tag`), so parts left by an
-earlier attempt with other chunk sizes are never mistaken for this one's.
+A part is named by its rows, in a folder named by the batch and a digest of everything
+its bytes depend on (pipeline and checkpoint): a part file found there, left by any
+earlier attempt with any chunk size, holds exactly the bytes this attempt would write.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from copy import deepcopy
@@ -30,7 +32,8 @@ from first_temporal.activities.vectorized import (
     purchase_frame,
     todays_cancellations,
 )
-from first_temporal.config import open_storage
+from first_temporal.checkpoint import Checkpoint
+from first_temporal.config import Pipeline, open_storage
 from first_temporal.errors import BadInput, as_application_error
 from first_temporal.jobs import ChunkJob, ChunkProgress, StagedChunk
 from first_temporal.storage.base import Storage
@@ -42,8 +45,14 @@ PART_ROWS = 50_000
 STAGE_ORDER = (schema.DISPUTE, schema.DELIVERY, schema.CUSTOMER, schema.PURCHASE)
 
 
-def staged_name(batch_number: int, table: str, part: str) -> str:
-    return f"batch-{batch_number:06d}/{table}-{part}.csv"
+def batch_folder(pipeline: Pipeline, checkpoint: Checkpoint) -> str:
+    """The staging folder of the batch after `checkpoint`."""
+    identity = f"{pipeline.seed}|{pipeline.rates}|".encode() + checkpoint.to_csv()
+    return f"batch-{checkpoint.batch_number + 1:06d}-{hashlib.sha256(identity).hexdigest()[:12]}"
+
+
+def staged_name(folder: str, table: str, part: str) -> str:
+    return f"{folder}/{table}-{part}.csv"
 
 
 def chunk_bounds(total: int, chunk_rows: int) -> list[tuple[int, int]]:
@@ -51,12 +60,11 @@ def chunk_bounds(total: int, chunk_rows: int) -> list[tuple[int, int]]:
     return [(low, min(low + chunk_rows, total)) for low in range(0, total, chunk_rows)]
 
 
-def part_labels(stage_tag: str, chunk_index: int, low: int, high: int) -> list[str]:
-    """The parts of one chunk, in order (a part is PART_ROWS rows at most)."""
-    prefix = f"{stage_tag}-" if stage_tag else ""
+def part_labels(low: int, high: int) -> list[str]:
+    """The parts of chunk [low, high), in order, named by their rows (PART_ROWS at most)."""
     return [
-        f"{prefix}c{chunk_index:04d}p{index:03d}"
-        for index, _ in enumerate(range(low, high, PART_ROWS))
+        f"rows-{start:010d}-{min(start + PART_ROWS, high):010d}"
+        for start in range(low, high, PART_ROWS)
     ]
 
 
@@ -66,7 +74,7 @@ def generate_chunk(job: ChunkJob) -> StagedChunk:
     cp, pipeline = job.checkpoint, job.pipeline
     storage = open_storage(pipeline.location)
     day = date.fromisoformat(job.batch_date)
-    number = cp.batch_number + 1
+    folder = batch_folder(pipeline, cp)
     progress = _resumed(storage, job) or ChunkProgress(
         parts=0,
         rows={t: 0 for t in schema.BATCH_TABLES},
@@ -80,7 +88,7 @@ def generate_chunk(job: ChunkJob) -> StagedChunk:
             job.start,
         ),
     )
-    labels = part_labels(job.stage_tag, job.chunk_index, job.start, job.end)
+    labels = part_labels(job.start, job.end)
     lows = range(job.start, job.end, PART_ROWS)
     rows, staged, new_before = dict(progress.rows), deepcopy(progress.staged), progress.new_before
     for index in range(progress.parts, len(labels)):
@@ -91,7 +99,7 @@ def generate_chunk(job: ChunkJob) -> StagedChunk:
             frame = frames[table]
             rows[table] += frame.height
             if frame.height:
-                name = staged_name(number, table, labels[index])
+                name = staged_name(folder, table, labels[index])
                 staged[table].append(name)
                 _stage(storage, name, frame)
         if activity.in_activity():  # a snapshot: the SDK encodes it later, on its own thread

@@ -6,6 +6,7 @@ import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from temporalio import activity
 
@@ -13,9 +14,10 @@ INTERVAL_SECONDS = 1.0
 
 
 @contextmanager
-def keep_alive() -> Iterator[None]:
+def keep_alive(*details: Any) -> Iterator[None]:
     """Heartbeat every second from a helper thread while the block runs, so a slow but
-    healthy step is not mistaken for a dead worker (the heartbeat timeout is seconds)."""
+    healthy step is not mistaken for a dead worker (the heartbeat timeout is seconds).
+    `details` are repeated, so the step's resume point survives the block."""
     if not activity.in_activity():
         yield
         return
@@ -24,7 +26,7 @@ def keep_alive() -> Iterator[None]:
 
     def beat() -> None:
         while not done.wait(INTERVAL_SECONDS):
-            context.run(activity.heartbeat)
+            context.run(activity.heartbeat, *details)
 
     thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
     thread.start()

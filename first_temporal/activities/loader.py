@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import CancelledError
 
 from first_temporal import schema
-from first_temporal.activities.bulk import chunk_bounds, part_labels, staged_name
+from first_temporal.activities.bulk import batch_folder, chunk_bounds, part_labels, staged_name
 from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, StaleBatch, as_application_error
@@ -78,13 +79,14 @@ def load_batch(job: LoadJob) -> BatchSummary:
 
 APPENDED_AHEAD = (schema.PURCHASE, schema.CUSTOMER)  # the big ones; events are small
 PART_POLL_SECONDS = 0.01
+WAITING_HEARTBEAT_SECONDS = 1.0
 
 
 def _parts_in_order(job: AppendJob) -> list[tuple[str, bool]]:
     """Every part label of the day, in table order, and whether it ends its chunk."""
     parts: list[tuple[str, bool]] = []
-    for index, (low, high) in enumerate(chunk_bounds(job.total, job.chunk_rows)):
-        labels = part_labels(job.stage_tag, index, low, high)
+    for low, high in chunk_bounds(job.total, job.chunk_rows):
+        labels = part_labels(low, high)
         parts += [(label, i == len(labels) - 1) for i, label in enumerate(labels)]
     return parts
 
@@ -96,12 +98,13 @@ def append_staged_parts(job: AppendJob) -> dict[str, int]:
     data until the checkpoint moves). The load then only verifies the ends and commits.
 
     Returns each table's end, fsynced; {} when the storage cannot (S3) or the files moved
-    under it (the load then copies the parts itself). A retry resumes from its heartbeat.
+    under it (the load then copies the parts itself). It fsyncs at chunk ends and
+    heartbeats only fsynced points, so a retry resumes from durable bytes.
     """
     storage = open_storage(job.pipeline.location)
     if not isinstance(storage, LocalStorage):
         return {}
-    number = job.checkpoint.batch_number + 1
+    folder = batch_folder(job.pipeline, job.checkpoint)
     parts = _parts_in_order(job)
     details = activity.info().heartbeat_details
     done, heads = (
@@ -109,38 +112,40 @@ def append_staged_parts(job: AppendJob) -> dict[str, int]:
         if details
         else (0, {t: job.checkpoint.ends[t] for t in APPENDED_AHEAD})
     )
-    synced = False
+    synced: tuple[int, dict[str, int]] = (done, dict(heads))
+    beaten = time.monotonic()
     try:
         while done < len(parts):
             ready = 0  # whole parts from `done` on, up to the end of their chunk
             while done + ready < len(parts) and storage.has_staged(
-                staged_name(number, schema.PURCHASE, parts[done + ready][0])
+                staged_name(folder, schema.PURCHASE, parts[done + ready][0])
             ):
                 ready += 1
                 if parts[done + ready - 1][1]:
                     break
             if not ready:
-                activity.heartbeat(done, dict(heads))  # a snapshot, encoded later
+                if time.monotonic() - beaten >= WAITING_HEARTBEAT_SECONDS:
+                    activity.heartbeat(*synced)
+                    beaten = time.monotonic()
                 activity.wait_for_cancelled_sync(PART_POLL_SECONDS)
                 if activity.is_cancelled():  # a chunk failed: the batch is given up
                     raise CancelledError("cancelled while waiting for staged parts")
                 continue
             batch = parts[done : done + ready]
-            # fsync at chunk ends: the disk writes keep pace instead of piling up at the end
-            synced = batch[-1][1]
-            for table in APPENDED_AHEAD:
-                names = [staged_name(number, table, label) for label, _ in batch]
-                names = [n for n in names if storage.has_staged(n)]  # no new customers: none
-                end = storage.pre_append(job.checkpoint, table, names, heads[table], synced)
-                if end < 0:
-                    return {}
-                heads[table] = end
+            chunk_end = batch[-1][1]  # fsync there: the disk writes keep pace
+            with keep_alive(*synced):  # the lock may be busy, the disk slow
+                for table in APPENDED_AHEAD:
+                    names = [staged_name(folder, table, label) for label, _ in batch]
+                    names = [n for n in names if storage.has_staged(n)]  # no new customers
+                    end = storage.pre_append(job.checkpoint, table, names, heads[table], chunk_end)
+                    if end < 0:
+                        return {}
+                    heads[table] = end
             done += ready
-            activity.heartbeat(done, dict(heads))  # a snapshot, encoded later
-        if not synced:  # resumed after everything was appended: make it durable now
-            for table in APPENDED_AHEAD:
-                if storage.pre_append(job.checkpoint, table, [], heads[table]) < 0:
-                    return {}
+            if chunk_end:  # the last part ends a chunk: the result is always fsynced
+                synced = (done, dict(heads))  # a snapshot: the SDK encodes it later
+                activity.heartbeat(*synced)
+                beaten = time.monotonic()
     except (BadInput, StaleBatch) as exc:
         raise as_application_error(exc) from None
     return heads

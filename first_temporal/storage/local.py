@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = ".etl.lock"
 STAGING_DIR = "_staging"
+STAGED_BATCH = re.compile(r"batch-(\d+)(?:-[0-9a-f]+)?")
 COPY_BUFFER = 8 << 20
 LOCK_WAIT_SECONDS = 30.0
 TAIL_PROBE = 4096
@@ -280,8 +282,8 @@ class LocalStorage:
         if not staging.is_dir():
             return
         for entry in staging.iterdir():
-            done = entry.name.startswith("batch-") and entry.name[6:].isdigit()
-            if done and int(entry.name[6:]) <= batch_number:
+            batch = STAGED_BATCH.fullmatch(entry.name)  # batch-N, or batch-N-<digest>
+            if batch and int(batch[1]) <= batch_number:
                 with suppress(FileNotFoundError):  # a concurrent drop moved it first
                     entry.rename(staging / f".drop-{entry.name}-{uuid.uuid4().hex[:8]}")
         doomed = [e for e in staging.iterdir() if e.name.startswith(".drop-")]

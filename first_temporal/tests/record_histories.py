@@ -11,6 +11,7 @@ changes with workflow.patched() instead of re-recording.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -71,6 +72,7 @@ async def main() -> int:
     finally:
         code = worker.stop()
         await env.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
     return code
 
 

@@ -1,10 +1,10 @@
 """A bulk day's activities on their own: a retried chunk resumes after its last heartbeat;
-the appender appends parts as chunks stage them, resumes from its heartbeat, gives way to
-the load when the files moved under it, and stops when the batch is given up."""
+the appender appends parts as chunks stage them, resumes from its heartbeat, and gives way
+to the load when the files moved under it. (test_scale.py: it is cancelled when a chunk
+fails.)"""
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from temporalio.converter import DataConverter
-from temporalio.exceptions import CancelledError
 from temporalio.testing import ActivityEnvironment
 
 from first_temporal import schema
@@ -31,7 +30,7 @@ from first_temporal.tests.processes import wait_for
 from first_temporal.tests.snapshots import tables
 from first_temporal.workflow import _load_job
 
-TOTAL, CHUNK_ROWS, TAG = 2_500, 700, "test"
+TOTAL, CHUNK_ROWS = 2_500, 700
 APPENDED = (schema.PURCHASE, schema.CUSTOMER)
 
 
@@ -54,7 +53,7 @@ def begin(root: Path) -> tuple[Pipeline, Checkpoint, str]:
 
 def chunk_jobs(pipeline: Pipeline, checkpoint: Checkpoint, day: str) -> list[ChunkJob]:
     return [
-        ChunkJob(pipeline, checkpoint, day, i, low, high, TAG)
+        ChunkJob(pipeline, checkpoint, day, i, low, high)
         for i, (low, high) in enumerate(chunk_bounds(TOTAL, CHUNK_ROWS))
     ]
 
@@ -120,12 +119,12 @@ def test_the_appender_appends_parts_as_chunks_land_and_the_load_only_commits(
     env.on_heartbeat = lambda *details: beats.append(details)
     with ThreadPoolExecutor(1) as pool:
         appending = pool.submit(
-            env.run, append_staged_parts, AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS, TAG)
+            env.run, append_staged_parts, AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS)
         )
         chunks, parts = [], 0
         for job in chunk_jobs(pipeline, cp, day):
             chunks.append(ActivityEnvironment().run(generate_chunk, job))
-            parts += len(bulk.part_labels(TAG, job.chunk_index, job.start, job.end))
+            parts += len(bulk.part_labels(job.start, job.end))
             wait_for(partial(caught_up, beats, parts), 10, "the appender")  # before the next
         heads = appending.result(timeout=10)
     sizes = {t: (tmp_path / "data" / f"{t}.csv").stat().st_size for t in APPENDED}
@@ -148,7 +147,7 @@ def test_the_appender_appends_parts_as_chunks_land_and_the_load_only_commits(
 def test_a_retried_appender_resumes_from_its_heartbeat_and_cuts_what_follows(tmp_path: Path):
     pipeline, cp, day = begin(tmp_path / "data")
     chunks = [ActivityEnvironment().run(generate_chunk, j) for j in chunk_jobs(pipeline, cp, day)]
-    job = AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS, TAG)
+    job = AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS)
     beats: list[Any] = []
     first = ActivityEnvironment()
     first.on_heartbeat = lambda *details: beats.append(details)
@@ -173,7 +172,7 @@ def test_a_retried_appender_resumes_from_its_heartbeat_and_cuts_what_follows(tmp
 def test_the_appender_gives_way_when_the_files_moved_under_it(tmp_path: Path):
     pipeline, cp, day = begin(tmp_path / "data")
     chunks = [ActivityEnvironment().run(generate_chunk, j) for j in chunk_jobs(pipeline, cp, day)]
-    job = AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS, TAG)
+    job = AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS)
     beats: list[Any] = []
     first = ActivityEnvironment()
     first.on_heartbeat = lambda *details: beats.append(details)
@@ -188,17 +187,20 @@ def test_the_appender_gives_way_when_the_files_moved_under_it(tmp_path: Path):
     assert tables(tmp_path / "data") == copied_by_the_load(tmp_path)
 
 
-def test_a_cancelled_appender_stops_waiting_for_parts(tmp_path: Path):
-    pipeline, cp, _ = begin(tmp_path / "data")
-    waiting = threading.Event()
-    env = ActivityEnvironment()
-    env.on_heartbeat = lambda *details: waiting.set()
-    with ThreadPoolExecutor(1) as pool:
-        appending = pool.submit(
-            env.run, append_staged_parts, AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS, TAG)
-        )
-        assert waiting.wait(10)  # no chunk staged anything: it waits, heartbeating
-        env.cancel()
-        with pytest.raises(CancelledError):
-            appending.result(timeout=10)
-    assert ActivityEnvironment().run(read_checkpoint, PipelineRef(pipeline)) == cp
+def test_a_part_is_whole_once_its_purchase_file_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The appender's only signal: each part's purchase file is staged after the others."""
+    pipeline, cp, day = begin(tmp_path / "data")
+    staged: list[str] = []
+    stage = bulk._stage
+    monkeypatch.setattr(bulk, "_stage", lambda s, name, f: staged.append(name) or stage(s, name, f))  # type: ignore[func-returns-value]
+    chunk = ActivityEnvironment().run(generate_chunk, chunk_jobs(pipeline, cp, day)[0])
+    parts = bulk.part_labels(0, CHUNK_ROWS)
+    assert len(parts) == 3 and chunk.staged[schema.PURCHASE] == [
+        bulk.staged_name(bulk.batch_folder(pipeline, cp), schema.PURCHASE, p) for p in parts
+    ]
+    for part in parts:
+        files = [name for name in staged if name.endswith(f"-{part}.csv")]
+        assert files[-1].split("/")[-1].startswith(f"{schema.PURCHASE}-"), files
+        assert len(files) >= 2  # its customers (and any events) came before

@@ -24,7 +24,7 @@ from first_temporal.activities.vectorized import (
     todays_cancellations,
 )
 from first_temporal.config import Pipeline
-from first_temporal.jobs import RunJob, RunResult
+from first_temporal.jobs import ChunkJob, RunJob, RunResult
 from first_temporal.mart import reconcile
 from first_temporal.storage.base import encode_rows, open_purchase
 from first_temporal.tests.snapshots import tables
@@ -125,3 +125,43 @@ def test_vectorised_source_and_lifecycle_match_the_row_by_row_code(seed: int):
         last_txn += len(todays)
         last_customer += sum(p.checkout_type == "First Time Customer" for p in todays)
         previous, day = day, next_batch_date(seed, day)
+
+
+async def test_a_failing_chunk_fails_the_bulk_day_and_cancels_the_appender(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import WorkflowFailureError
+
+    from first_temporal.activities import bulk
+
+    def broken(frame: pl.DataFrame, job: ChunkJob, day: date, low: int) -> list[str]:
+        return ["1 rows: a broken row for the test"] if job.chunk_index == 1 else []
+
+    monkeypatch.setattr(bulk, "chunk_problems", broken)
+    pipeline = Pipeline(location=str(tmp_path / "data"), seed=8)
+    await run(env, task_queue, RunJob(pipeline, 1), "before")
+    before = tables(tmp_path / "data")
+    job = RunJob(pipeline, 1, purchases=2500, bulk_threshold=1000, chunk_rows=700)
+    with pytest.raises(WorkflowFailureError):
+        await run(env, task_queue, job, "bulk")
+    assert (
+        tables(tmp_path / "data")["placeholder.csv"] == before["placeholder.csv"]
+    )  # not committed
+    history = await env.client.get_workflow_handle(pipeline.batch_workflow_id(2)).fetch_history()
+    scheduled = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    cancelled = [
+        scheduled[e.activity_task_cancel_requested_event_attributes.scheduled_event_id]
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
+    ]
+    assert "append_staged_parts" in cancelled  # it would wait for parts that never come
+    assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
