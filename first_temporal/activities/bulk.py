@@ -7,14 +7,13 @@ split into parts and heartbeats the parts done, so a retried chunk resumes.
 
 A part's purchase file is staged last: once it exists, the part is whole, which lets
 loader.append_staged_parts append parts while later ones are still being generated.
-A part is named by its rows, in a folder named by the batch and a digest of everything
-its bytes depend on (pipeline and checkpoint): a part file found there, left by any
-earlier attempt with any chunk size, holds exactly the bytes this attempt would write.
+A part is named by its rows, in the batch's storage.base.staging_folder: a part file
+found there, left by any earlier attempt with any chunk size, holds exactly the bytes
+this attempt would write.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from copy import deepcopy
@@ -32,27 +31,16 @@ from first_temporal.activities.vectorized import (
     purchase_frame,
     todays_cancellations,
 )
-from first_temporal.checkpoint import Checkpoint
-from first_temporal.config import Pipeline, open_storage
+from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, as_application_error
 from first_temporal.jobs import ChunkJob, ChunkProgress, StagedChunk
-from first_temporal.storage.base import Storage
+from first_temporal.storage.base import Storage, staged_name, staging_folder
 from first_temporal.storage.local import LocalStorage
 from first_temporal.validation.batch import refuse
 
 PART_ROWS = 50_000
 # Staging order within a part: the purchase file last, as the part's completion marker.
 STAGE_ORDER = (schema.DISPUTE, schema.DELIVERY, schema.CUSTOMER, schema.PURCHASE)
-
-
-def batch_folder(pipeline: Pipeline, checkpoint: Checkpoint) -> str:
-    """The staging folder of the batch after `checkpoint`."""
-    identity = f"{pipeline.seed}|{pipeline.rates}|".encode() + checkpoint.to_csv()
-    return f"batch-{checkpoint.batch_number + 1:06d}-{hashlib.sha256(identity).hexdigest()[:12]}"
-
-
-def staged_name(folder: str, table: str, part: str) -> str:
-    return f"{folder}/{table}-{part}.csv"
 
 
 def chunk_bounds(total: int, chunk_rows: int) -> list[tuple[int, int]]:
@@ -74,7 +62,7 @@ def generate_chunk(job: ChunkJob) -> StagedChunk:
     cp, pipeline = job.checkpoint, job.pipeline
     storage = open_storage(pipeline.location)
     day = date.fromisoformat(job.batch_date)
-    folder = batch_folder(pipeline, cp)
+    folder = staging_folder(pipeline.seed, pipeline.rates, cp)
     progress = _resumed(storage, job) or ChunkProgress(
         parts=0,
         rows={t: 0 for t in schema.BATCH_TABLES},

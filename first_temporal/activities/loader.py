@@ -9,12 +9,12 @@ from temporalio import activity
 from temporalio.exceptions import CancelledError
 
 from first_temporal import schema
-from first_temporal.activities.bulk import batch_folder, chunk_bounds, part_labels, staged_name
+from first_temporal.activities.bulk import chunk_bounds, part_labels
 from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, StaleBatch, as_application_error
 from first_temporal.jobs import AppendJob, BatchSummary, LoadJob, WaitJob
-from first_temporal.storage.base import BatchPayload, encode_rows
+from first_temporal.storage.base import BatchPayload, encode_rows, staged_name, staging_folder
 from first_temporal.storage.local import LocalStorage
 from first_temporal.validation.batch import check_batch
 
@@ -104,7 +104,7 @@ def append_staged_parts(job: AppendJob) -> dict[str, int]:
     storage = open_storage(job.pipeline.location)
     if not isinstance(storage, LocalStorage):
         return {}
-    folder = batch_folder(job.pipeline, job.checkpoint)
+    folder = staging_folder(job.pipeline.seed, job.pipeline.rates, job.checkpoint)
     parts = _parts_in_order(job)
     details = activity.info().heartbeat_details
     done, heads = (

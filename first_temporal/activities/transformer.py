@@ -17,7 +17,7 @@ from first_temporal.config import open_storage
 from first_temporal.errors import BadInput, as_application_error
 from first_temporal.jobs import CustomersJob, LifecycleEvents, LifecycleJob
 from first_temporal.rows import Customer, Delivery, Dispute
-from first_temporal.storage.base import open_purchase_of
+from first_temporal.storage.base import open_purchase_of, staged_name, staging_folder
 from first_temporal.storage.local import LocalStorage
 
 BIG_WINDOW_BYTES = 4 << 20  # past this, the window is read as columns, not row objects
@@ -72,11 +72,11 @@ def _big_window_events(
             disputes=[Dispute(*row) for row in disputes.iter_rows()],
             window_offset=offset,
         )
-    number = cp.batch_number + 1
+    folder = staging_folder(pipeline.seed, pipeline.rates, cp)
     staged: dict[str, list[str]] = {}
     rows: dict[str, int] = {}
     for table, events in ((schema.DELIVERY, deliveries), (schema.DISPUTE, disputes)):
-        name = f"batch-{number:06d}/{table}-window.csv"
+        name = staged_name(folder, table, "window")
         storage.stage(name, csv_bytes(events))
         staged[table], rows[table] = [name], events.height
     return LifecycleEvents(

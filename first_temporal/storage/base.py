@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from hashlib import sha256
 from typing import Any, Protocol
 
 from first_temporal import schema
 from first_temporal.activities.lifecycle import OpenPurchase
 from first_temporal.checkpoint import Checkpoint
 from first_temporal.errors import StaleBatch
-from first_temporal.rows import Purchase
+from first_temporal.rows import Purchase, Rates
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,23 @@ class BatchPayload:
     staged: dict[str, list[str]] = field(default_factory=dict)
     # Tables whose staged parts were appended ahead (LocalStorage.pre_append): their end.
     preappended: dict[str, int] = field(default_factory=dict)
+
+
+def staging_folder(seed: int, rates: Rates, checkpoint: Checkpoint) -> str:
+    """Where the parts of the batch after `checkpoint` are staged: named by the batch and
+    a digest of everything their bytes depend on, so a part found there, left by any
+    earlier attempt, holds exactly the bytes this attempt would write."""
+    identity = f"{seed}|{rates}|".encode() + checkpoint.to_csv()
+    return f"{staging_prefix(checkpoint.batch_number + 1)}{sha256(identity).hexdigest()[:12]}"
+
+
+def staging_prefix(batch_number: int) -> str:
+    """What every staging folder of one batch starts with (drop_staged's match)."""
+    return f"batch-{batch_number:06d}-"
+
+
+def staged_name(folder: str, table: str, part: str) -> str:
+    return f"{folder}/{table}-{part}.csv"
 
 
 class Storage(Protocol):

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = ".etl.lock"
 STAGING_DIR = "_staging"
-STAGED_BATCH = re.compile(r"batch-(\d+)(?:-[0-9a-f]+)?")
+STAGED_BATCH = re.compile(r"batch-(\d+)-[0-9a-f]+")
 COPY_BUFFER = 8 << 20
 LOCK_WAIT_SECONDS = 30.0
 TAIL_PROBE = 4096
@@ -282,7 +282,7 @@ class LocalStorage:
         if not staging.is_dir():
             return
         for entry in staging.iterdir():
-            batch = STAGED_BATCH.fullmatch(entry.name)  # batch-N, or batch-N-<digest>
+            batch = STAGED_BATCH.fullmatch(entry.name)  # a staging_folder
             if batch and int(batch[1]) <= batch_number:
                 with suppress(FileNotFoundError):  # a concurrent drop moved it first
                     entry.rename(staging / f".drop-{entry.name}-{uuid.uuid4().hex[:8]}")

@@ -44,7 +44,7 @@ from first_temporal import schema
 from first_temporal.activities.lifecycle import OpenPurchase
 from first_temporal.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.errors import BadInput, StaleBatch
-from first_temporal.storage.base import BatchPayload, open_purchase, settled
+from first_temporal.storage.base import BatchPayload, open_purchase, settled, staging_prefix
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
 
 log = logging.getLogger(__name__)
@@ -237,7 +237,7 @@ class S3Storage:
         return self._get(self.staged_key(name)) is not None
 
     def drop_staged(self, batch_number: int) -> None:
-        prefix = self.staged_key(f"batch-{batch_number:06d}/")
+        prefix = self.staged_key(staging_prefix(batch_number))
         keys = [k for k in self._keys_after(prefix) if k.startswith(prefix)]
         for start in range(0, len(keys), 1000):
             chunk = [{"Key": k} for k in keys[start : start + 1000]]

@@ -18,17 +18,15 @@ from temporalio.testing import ActivityEnvironment
 from first_temporal import schema
 from first_temporal.activities import bulk
 from first_temporal.activities.bulk import chunk_bounds, generate_chunk
-from first_temporal.activities.extractor import read_checkpoint
-from first_temporal.activities.loader import append_staged_parts, load_batch
-from first_temporal.activities.source import next_batch_date
-from first_temporal.activities.transformer import derive_lifecycle_events
+from first_temporal.activities.loader import append_staged_parts
 from first_temporal.checkpoint import Checkpoint
 from first_temporal.config import Pipeline
-from first_temporal.jobs import AppendJob, ChunkJob, LifecycleJob, PipelineRef, StagedChunk
+from first_temporal.jobs import AppendJob, ChunkJob, StagedChunk
+from first_temporal.storage.base import staged_name, staging_folder
 from first_temporal.storage.local import LocalStorage
+from first_temporal.tests.batches import commit_bulk_day, generate_chunks, next_bulk_day
 from first_temporal.tests.processes import wait_for
 from first_temporal.tests.snapshots import tables
-from first_temporal.workflow import _load_job
 
 TOTAL, CHUNK_ROWS = 2_500, 700
 APPENDED = (schema.PURCHASE, schema.CUSTOMER)
@@ -47,8 +45,7 @@ def as_received(value: Any) -> Any:
 
 def begin(root: Path) -> tuple[Pipeline, Checkpoint, str]:
     pipeline = Pipeline(location=str(root), seed=5)
-    checkpoint = ActivityEnvironment().run(read_checkpoint, PipelineRef(pipeline))
-    return pipeline, checkpoint, next_batch_date(pipeline.seed, checkpoint.previous).isoformat()
+    return pipeline, *next_bulk_day(pipeline)
 
 
 def chunk_jobs(pipeline: Pipeline, checkpoint: Checkpoint, day: str) -> list[ChunkJob]:
@@ -58,14 +55,16 @@ def chunk_jobs(pipeline: Pipeline, checkpoint: Checkpoint, day: str) -> list[Chu
     ]
 
 
-def commit(
-    pipeline: Pipeline, cp: Checkpoint, day: str, chunks: list[StagedChunk], heads: dict[str, int]
-) -> None:
-    from first_temporal.jobs import BatchJob
-
-    events = ActivityEnvironment().run(derive_lifecycle_events, LifecycleJob(pipeline, cp, day, []))
-    job = _load_job(BatchJob(pipeline, cp, TOTAL), day, events, chunks=chunks, preappended=heads)
-    ActivityEnvironment().run(load_batch, job)
+def appended_ahead(
+    pipeline: Pipeline, cp: Checkpoint, day: str
+) -> tuple[list[StagedChunk], AppendJob, dict[str, int], list[Any]]:
+    """Every chunk staged, then the appender run through them: its ends and heartbeats."""
+    chunks = generate_chunks(pipeline, cp, day, TOTAL, CHUNK_ROWS)
+    job = AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS)
+    beats: list[Any] = []
+    first = ActivityEnvironment()
+    first.on_heartbeat = lambda *details: beats.append(details)
+    return chunks, job, first.run(append_staged_parts, job), beats
 
 
 def caught_up(beats: list[Any], parts: int) -> bool:
@@ -75,8 +74,7 @@ def caught_up(beats: list[Any], parts: int) -> bool:
 def copied_by_the_load(tmp_path: Path) -> dict[str, bytes]:
     """The same bulk day committed without the appender: the load copies every part."""
     pipeline, cp, day = begin(tmp_path / "copied")
-    chunks = [ActivityEnvironment().run(generate_chunk, j) for j in chunk_jobs(pipeline, cp, day)]
-    commit(pipeline, cp, day, chunks, {})
+    commit_bulk_day(pipeline, cp, day, generate_chunks(pipeline, cp, day, TOTAL, CHUNK_ROWS))
     return tables(tmp_path / "copied")
 
 
@@ -137,7 +135,7 @@ def test_the_appender_appends_parts_as_chunks_land_and_the_load_only_commits(
         "_append",
         lambda self, t, *a: appended.append(t) or append(self, t, *a),  # type: ignore[func-returns-value]
     )
-    commit(pipeline, cp, day, chunks, heads)
+    commit_bulk_day(pipeline, cp, day, chunks, heads)
     assert tables(tmp_path / "data") == expected
     assert set(appended) == {schema.DISPUTE, schema.DELIVERY}  # the big two were there
     staging = tmp_path / "data" / "_staging"
@@ -146,12 +144,7 @@ def test_the_appender_appends_parts_as_chunks_land_and_the_load_only_commits(
 
 def test_a_retried_appender_resumes_from_its_heartbeat_and_cuts_what_follows(tmp_path: Path):
     pipeline, cp, day = begin(tmp_path / "data")
-    chunks = [ActivityEnvironment().run(generate_chunk, j) for j in chunk_jobs(pipeline, cp, day)]
-    job = AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS)
-    beats: list[Any] = []
-    first = ActivityEnvironment()
-    first.on_heartbeat = lambda *details: beats.append(details)
-    heads = first.run(append_staged_parts, job)
+    chunks, job, heads, beats = appended_ahead(pipeline, cp, day)
     appended = tables(tmp_path / "data")
     # Crashed after the heartbeat of a first batch of parts, in the middle of the next one.
     done, at = beats[0]
@@ -165,25 +158,20 @@ def test_a_retried_appender_resumes_from_its_heartbeat_and_cuts_what_follows(tmp
     retry.info = replace(retry.info, heartbeat_details=[done, as_received(at)])
     assert retry.run(append_staged_parts, job) == heads
     assert tables(tmp_path / "data") == appended
-    commit(pipeline, cp, day, chunks, heads)
+    commit_bulk_day(pipeline, cp, day, chunks, heads)
     assert tables(tmp_path / "data") == copied_by_the_load(tmp_path)
 
 
 def test_the_appender_gives_way_when_the_files_moved_under_it(tmp_path: Path):
     pipeline, cp, day = begin(tmp_path / "data")
-    chunks = [ActivityEnvironment().run(generate_chunk, j) for j in chunk_jobs(pipeline, cp, day)]
-    job = AppendJob(pipeline, cp, TOTAL, CHUNK_ROWS)
-    beats: list[Any] = []
-    first = ActivityEnvironment()
-    first.on_heartbeat = lambda *details: beats.append(details)
-    first.run(append_staged_parts, job)
+    chunks, job, _, beats = appended_ahead(pipeline, cp, day)
     done, at = beats[0]
     with open(tmp_path / "data" / f"{schema.PURCHASE}.csv", "r+b") as fh:
         fh.truncate(at[schema.PURCHASE] - 1)  # shorter than its last heartbeat says
     retry = ActivityEnvironment()
     retry.info = replace(retry.info, heartbeat_details=[done, at])
     assert retry.run(append_staged_parts, job) == {}  # the load copies the parts itself
-    commit(pipeline, cp, day, chunks, {})
+    commit_bulk_day(pipeline, cp, day, chunks)
     assert tables(tmp_path / "data") == copied_by_the_load(tmp_path)
 
 
@@ -198,7 +186,8 @@ def test_a_part_is_whole_once_its_purchase_file_exists(
     chunk = ActivityEnvironment().run(generate_chunk, chunk_jobs(pipeline, cp, day)[0])
     parts = bulk.part_labels(0, CHUNK_ROWS)
     assert len(parts) == 3 and chunk.staged[schema.PURCHASE] == [
-        bulk.staged_name(bulk.batch_folder(pipeline, cp), schema.PURCHASE, p) for p in parts
+        staged_name(staging_folder(pipeline.seed, pipeline.rates, cp), schema.PURCHASE, p)
+        for p in parts
     ]
     for part in parts:
         files = [name for name in staged if name.endswith(f"-{part}.csv")]

@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
 from first_temporal import schema
+from first_temporal.activities.loader import append_staged_parts
 from first_temporal.checkpoint import Checkpoint
 from first_temporal.config import Pipeline
 from first_temporal.errors import BadInput, StaleBatch
-from first_temporal.jobs import BatchSummary
+from first_temporal.jobs import AppendJob, BatchSummary
 from first_temporal.storage.base import BatchPayload
 from first_temporal.storage.local import LocalStorage
 from first_temporal.storage.s3 import S3Storage
+from first_temporal.tests.batches import commit_bulk_day, generate_chunks, next_bulk_day
 from first_temporal.tests.moto_server import MotoServer
 from first_temporal.tests.s3_batches import (
     BUCKET,
@@ -87,6 +90,26 @@ def test_s3_tables_equal_local_tables_partitioned(s3: Any, tmp_path: Path) -> No
         since = date.fromisoformat(s3_cp.previous_date) - timedelta(days=days)
         window, _ = S3Storage(LOCATION).read_window(s3_cp, since)
         assert window == LocalStorage(local.location).read_window(local_cp, since)[0]
+
+
+def test_a_bulk_day_on_s3_equals_the_local_one_and_leaves_nothing_staged(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("first_temporal.activities.bulk.PART_ROWS", 300)
+    summaries = []
+    for location in (str(tmp_path / "data"), LOCATION):
+        pipeline = Pipeline(location=location, seed=SEED)
+        cp, day = next_bulk_day(pipeline)
+        chunks = generate_chunks(pipeline, cp, day, 2_000, 700)
+        if location == LOCATION:
+            assert any("/_staging/batch-000001-" in key for key in objects(s3))
+        heads = ActivityEnvironment().run(append_staged_parts, AppendJob(pipeline, cp, 2_000, 700))
+        assert heads == ({} if location == LOCATION else heads)  # S3: the load copies
+        summaries.append(commit_bulk_day(pipeline, cp, day, chunks, heads))
+    assert summaries[0] == summaries[1] and summaries[0].purchases == 2_000
+    stored = objects(s3)
+    stored.pop("etl/_checkpoint/placeholder.csv")
+    assert stored == expected_objects(tmp_path / "data", summaries[:1])  # no staged part left
 
 
 def test_retried_commit_is_a_no_op(s3: Any) -> None:
