@@ -82,10 +82,16 @@ class Storage(Protocol):
         ...
 
 
-def settled(current: Checkpoint, payload: BatchPayload) -> Checkpoint | None:
+def settled(current: Checkpoint, expected: Checkpoint, payload: BatchPayload) -> Checkpoint | None:
     """`current` if it already records this very batch (a retry: nothing to do), None if it
-    is still before it; StaleBatch if another batch took its place."""
+    is still `expected`, the checkpoint the batch was computed from (commit it);
+    StaleBatch if another batch took its place or the batch was computed from another."""
     if current.batch_number < payload.batch_number:
+        if current != expected:
+            raise StaleBatch(
+                f"batch {payload.batch_number} was computed from batch"
+                f" {expected.batch_number}, but batch {current.batch_number} is committed"
+            )
         return None
     if (
         current.batch_number == payload.batch_number

@@ -302,13 +302,8 @@ class LocalStorage:
     def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
         with self.lock():
             current = self.read_checkpoint(expected.seed)
-            if (done := settled(current, payload)) is not None:
+            if (done := settled(current, expected, payload)) is not None:
                 return done, False
-            if current != expected:
-                raise StaleBatch(
-                    f"batch {payload.batch_number} was computed from batch"
-                    f" {expected.batch_number}, but batch {current.batch_number} is committed"
-                )
             if current.batch_number == 0:
                 self._initialise(current)
             parts = {

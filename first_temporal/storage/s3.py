@@ -259,13 +259,8 @@ class S3Storage:
     def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
         payload = self._with_staged(payload)
         current, etag = self._current(expected.seed)
-        if (done := settled(current, payload)) is not None:
+        if (done := settled(current, expected, payload)) is not None:
             return done, False
-        if current != expected:
-            raise StaleBatch(
-                f"batch {payload.batch_number} was computed from batch"
-                f" {expected.batch_number}, but batch {current.batch_number} is committed"
-            )
         objects = self.batch_objects(payload)  # refuses a bad batch before any write
         if etag is None:
             try:
@@ -301,7 +296,7 @@ class S3Storage:
         """Another writer changed the checkpoint between our read and our write."""
         current, _ = self._current(expected.seed)
         try:
-            if (done := settled(current, payload)) is not None:
+            if (done := settled(current, expected, payload)) is not None:
                 return done, False
         except StaleBatch:
             pass  # the race message below says more
