@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -66,6 +67,20 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_at(fh: BinaryIO, at: int, data: bytes, parts: list[Path], sync: bool = True) -> int:
+    """Put `data` and then the staged `parts` at byte `at` of an open table, cutting what
+    followed; fsync when `sync`. Returns the new end."""
+    fh.truncate(at)
+    fh.seek(at)
+    fh.write(data)
+    fh.flush()
+    for part in parts:
+        copy_into(part, fh.fileno())
+    if sync:
+        os.fsync(fh.fileno())
+    return os.lseek(fh.fileno(), 0, os.SEEK_END)
 
 
 def copy_into(source: Path, fd: int) -> None:
@@ -361,13 +376,7 @@ class LocalStorage:
                 size = fh.seek(0, os.SEEK_END)
                 if size < at or at < current.ends[table]:
                     return -1
-                fh.truncate(at)
-                fh.seek(at)
-                for part in parts:
-                    copy_into(part, fh.fileno())
-                if sync:
-                    os.fsync(fh.fileno())
-                return os.lseek(fh.fileno(), 0, os.SEEK_END)
+                return write_at(fh, at, b"", parts, sync)
 
     def _initialise(self, initial: Checkpoint) -> None:
         """Headers and checkpoint 0 before any row, so rows never exist without a checkpoint."""
@@ -393,11 +402,4 @@ class LocalStorage:
                     path,
                     size - committed_end,
                 )
-                fh.truncate(committed_end)
-            fh.seek(committed_end)
-            fh.write(data)
-            fh.flush()
-            for part in parts or []:
-                copy_into(part, fh.fileno())
-            os.fsync(fh.fileno())
-            return os.lseek(fh.fileno(), 0, os.SEEK_END)
+            return write_at(fh, committed_end, data, parts or [])
