@@ -14,8 +14,6 @@ this attempt would write.
 
 from __future__ import annotations
 
-import os
-import threading
 from copy import deepcopy
 from datetime import date
 
@@ -111,11 +109,8 @@ def _resumed(storage: Storage, job: ChunkJob) -> ChunkProgress | None:
 def _stage(storage: Storage, name: str, frame: pl.DataFrame) -> None:
     """Local staging lets polars write the file itself (no bytes round trip through Python)."""
     if isinstance(storage, LocalStorage):
-        path = storage.staged_path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-        frame.write_csv(tmp, include_header=False, line_terminator="\n")
-        tmp.replace(path)
+        with storage.staging(name) as tmp:
+            frame.write_csv(tmp, include_header=False, line_terminator="\n")
     else:
         storage.stage(name, csv_bytes(frame))
 

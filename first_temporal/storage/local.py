@@ -280,10 +280,18 @@ class LocalStorage:
         return self.root / STAGING_DIR / name
 
     def stage(self, name: str, data: bytes) -> None:
+        with self.staging(name) as tmp:
+            tmp.write_bytes(data)
+
+    @contextmanager
+    def staging(self, name: str) -> Iterator[Path]:
+        """A temporary path to write a staged part to (polars can write it directly); it
+        becomes the part, whole, when the block ends. Concurrent attempts of one part (any
+        process or thread) write their own temporaries and the same bytes."""
         path = self.staged_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        yield tmp
         os.replace(tmp, path)  # durability comes from the commit's fsync of the tables
 
     def has_staged(self, name: str) -> bool:
