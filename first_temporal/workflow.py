@@ -94,7 +94,7 @@ def step(activity: Callable[[In], Out], arg: In) -> workflow.ActivityHandle[Out]
 
 def local_step(activity: Callable[[In], Out], arg: In) -> Awaitable[Out]:
     """A few hundred bytes read, or one signal: run by this workflow's worker and recorded
-    as a marker, without a round trip through the task queue (a third of a short batch)."""
+    as a marker, without a round trip through the task queue (a fifth of a short batch)."""
     return workflow.execute_local_activity(
         activity, arg, start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=RETRY
     )
