@@ -13,19 +13,24 @@ REFUND, WINDOW = schema.REFUND_WINDOW_DAYS, schema.DISPUTE_WINDOW_DAYS
 CANCEL, REFUNDED, KEPT = schema.CANCELLATION, schema.RETURN_FOR_REFUND, schema.RETURN_FOR_NO_REFUND
 
 
-def purchase_date_rules(ctx: Ctx) -> None:
+def in_append_order(ctx: Ctx, rule: str, table: str, column: str) -> None:
+    """Rows are appended in batch order: `column` never goes back down the file."""
     run(
         ctx,
-        "purchase_order",
-        P,
-        "purchase_date",
+        rule,
+        table,
+        column,
         f"""
-        SELECT line, purchase_date || ' is before ' || prev || ' on line ' || (line - 1)
+        SELECT line, {column} || ' is before ' || prev || ' on line ' || (line - 1)
             || ': rows are appended in batch order' AS msg
-        FROM (SELECT line, purchase_date, lag(purchase_date) OVER (ORDER BY line) AS prev
-              FROM {P})
-        WHERE purchase_date < prev""",
+        FROM (SELECT line, {column}, lag({column}) OVER (ORDER BY line) AS prev
+              FROM {table})
+        WHERE {column} < prev""",
     )
+
+
+def purchase_date_rules(ctx: Ctx) -> None:
+    in_append_order(ctx, "purchase_order", P, "purchase_date")
     run(
         ctx,
         "batch_dates",
@@ -108,18 +113,7 @@ def dispute_rules(ctx: Ctx) -> None:
         FROM {D} d WHERE dispute_date IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.d = d.dispute_date)""",
     )
-    run(
-        ctx,
-        "append_order",
-        D,
-        "dispute_date",
-        f"""
-        SELECT line, dispute_date || ' is before ' || prev || ' on line ' || (line - 1)
-            || ': rows are appended in batch order' AS msg
-        FROM (SELECT line, dispute_date, lag(dispute_date) OVER (ORDER BY line) AS prev
-              FROM {D})
-        WHERE dispute_date < prev""",
-    )
+    in_append_order(ctx, "append_order", D, "dispute_date")
     run(
         ctx,
         "cancellation_without_status",
