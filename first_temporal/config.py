@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from first_temporal.rows import Rates
+from first_temporal.domain.rates import Rates
 
 if TYPE_CHECKING:
     from first_temporal.storage.base import Storage

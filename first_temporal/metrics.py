@@ -23,9 +23,10 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-from first_temporal import logging_setup, schema
-from first_temporal.errors import BAD_INPUT
-from first_temporal.jobs import BatchOutcome, BatchSummary, SpanResult
+from first_temporal import logging_setup
+from first_temporal.activities.errors import BAD_INPUT
+from first_temporal.domain import schema
+from first_temporal.jobs import BatchOutcome, BatchSummary, LoadJob
 
 ROWS = "etl_rows_written"
 BATCHES = "etl_batches_committed"
@@ -91,7 +92,7 @@ def record_batch_duration(seconds: float) -> None:
 class _Activities(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         job = input.args[0] if input.args else None
-        token = logging_setup.set_batch_date(getattr(job, "batch_date", None))
+        token = logging_setup.set_batch_date(job.dates[-1] if isinstance(job, LoadJob) else None)
         try:
             result = await super().execute_activity(input)
         except ApplicationError as exc:
@@ -100,10 +101,8 @@ class _Activities(ActivityInboundInterceptor):
             raise
         finally:
             logging_setup.reset_batch_date(token)
-        if isinstance(result, BatchSummary):  # load_batch
-            record_batch_committed(result)
-        elif isinstance(result, SpanResult):  # backfill_days commits many days at once
-            for summary in result.summaries:
+        if isinstance(job, LoadJob):  # load_batch: a span commits many days at once
+            for summary in result:
                 record_batch_committed(summary)
         return result
 

@@ -26,8 +26,8 @@ from first_temporal.config import (
     resolve_seed,
     task_queue,
 )
+from first_temporal.domain.rates import Rates
 from first_temporal.jobs import BatchSummary, RunJob, RunProgress, RunResult
-from first_temporal.rows import Rates
 from first_temporal.search_attributes import start_attributes
 
 # The workflow is named, not imported: the starter stays a light client (no pandas-sized

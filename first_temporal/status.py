@@ -18,8 +18,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from first_temporal import schema
 from first_temporal.config import Pipeline, open_storage
+from first_temporal.domain import schema
 from first_temporal.jobs import BatchOutcome, BatchSummary, RunProgress
 from first_temporal.schedules import format_interval, schedule_id
 from first_temporal.workflow import EtlBatchWorkflow, EtlRunWorkflow

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from first_temporal import schema
-from first_temporal.checkpoint import Checkpoint
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.validation import rules_dates, rules_keys
 from first_temporal.validation.report import Report
 from first_temporal.validation.rules_checkpoint import (

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -17,51 +17,34 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from first_temporal import logging_setup
-from first_temporal.activities.backfill import backfill_days
-from first_temporal.activities.bulk import generate_chunk
-from first_temporal.activities.extractor import pull_recent_purchases, read_checkpoint
-from first_temporal.activities.loader import append_staged_parts, load_batch, wait_for_batch
-from first_temporal.activities.mart import refresh_mart, update_mart
-from first_temporal.activities.transformer import (
-    define_customers_from_purchases,
-    derive_lifecycle_events,
-)
+from first_temporal.activities import all_activities
 from first_temporal.client import UserError, connect
-from first_temporal.config import task_queue
+from first_temporal.config import open_storage, task_queue
 from first_temporal.metrics import EtlMetrics, prometheus_runtime
 from first_temporal.workflow import EtlBatchWorkflow, EtlMartWorkflow, EtlRunWorkflow
 
 log = logging.getLogger("first_temporal.worker")
 
-ACTIVITIES: list[Callable[..., Any]] = [
-    read_checkpoint,
-    pull_recent_purchases,
-    generate_chunk,
-    backfill_days,
-    define_customers_from_purchases,
-    derive_lifecycle_events,
-    load_batch,
-    append_staged_parts,
-    update_mart,
-    refresh_mart,
-    wait_for_batch,
-]
+Extras = tuple[Sequence[type], Sequence[Callable[..., Any]]]
 WORKFLOWS = [EtlBatchWorkflow, EtlRunWorkflow, EtlMartWorkflow]
 GRACE = timedelta(seconds=10)
 ACTIVITY_THREADS = 12
 LOCAL_ACTIVITY_THREADS = 3  # of ACTIVITY_THREADS
 
 
-def build_worker(client: Client, queue: str, executor: ThreadPoolExecutor) -> Worker:
+def build_worker(
+    client: Client, queue: str, executor: ThreadPoolExecutor, extras: Extras = ((), ())
+) -> Worker:
     """Local activities run on the same threads: a few of them are kept for those, so a
-    checkpoint read never queues behind a worker full of chunks."""
+    checkpoint read never queues behind a worker full of parts. `extras` (workflows,
+    activities) are hosted too: the benchmark's no-op twin."""
     threads = executor._max_workers
     local = min(LOCAL_ACTIVITY_THREADS, max(1, threads // 4))
     return Worker(
         client,
         task_queue=queue,
-        workflows=WORKFLOWS,
-        activities=ACTIVITIES,
+        workflows=[*WORKFLOWS, *extras[0]],
+        activities=[*all_activities(open_storage), *extras[1]],
         activity_executor=executor,
         max_concurrent_activities=threads - local,
         max_concurrent_local_activities=local,
@@ -72,7 +55,7 @@ def build_worker(client: Client, queue: str, executor: ThreadPoolExecutor) -> Wo
     )
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, extras: Extras = ((), ())) -> int:
     runtime = None
     if args.metrics_port is not None:
         try:
@@ -82,7 +65,7 @@ async def run(args: argparse.Namespace) -> int:
     client = await connect(runtime)
     queue = args.task_queue or task_queue()
     with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
-        worker = build_worker(client, queue, executor)
+        worker = build_worker(client, queue, executor, extras)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -114,7 +97,7 @@ def _env_port() -> int | None:
     return int(value) if value else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, extras: Extras = ((), ())) -> int:
     parser = argparse.ArgumentParser(description="Run a first_temporal worker.")
     parser.add_argument(
         "--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)"
@@ -136,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         parser.error(f"unknown --log-level {args.log_level!r}")
     try:
-        return asyncio.run(run(args))
+        return asyncio.run(run(args, extras))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,0 +1,29 @@
+"""Activities: thin adapters between Temporal and the domain, their storage handed in.
+
+`all_activities` is what a worker registers: one object per stage, each given the
+function that opens a pipeline's storage (the worker decides what it may open).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from first_temporal.activities.extractor import Extractor, OpenStorage
+from first_temporal.activities.loader import Loader
+from first_temporal.activities.mart import MartActivities
+from first_temporal.activities.transformer import Transformer
+
+
+def all_activities(open_storage: OpenStorage) -> list[Callable[..., Any]]:
+    extractor, transformer = Extractor(open_storage), Transformer(open_storage)
+    loader, mart = Loader(open_storage), MartActivities()
+    return [
+        extractor.read_checkpoint,
+        extractor.extract_purchases,
+        transformer.derive_lifecycle_events,
+        loader.load_batch,
+        loader.wait_for_batch,
+        mart.update_mart,
+        mart.refresh_mart,
+    ]

@@ -14,7 +14,7 @@ import polars as pl
 from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
 
-from first_temporal.errors import as_application_error
+from first_temporal.activities.errors import terminal
 from first_temporal.jobs import MartSummary, PipelineRef
 from first_temporal.mart import MartOutOfSync, apply_pending
 
@@ -46,45 +46,45 @@ def _start_shared_pools() -> None:
         _shared_pools_started.set()
 
 
-@activity.defn
-def update_mart(job: PipelineRef) -> MartSummary:
-    """Exactly once: the mart records the byte offsets it applied, in the same transaction.
-
-    A cancelled attempt lets a running apply finish (it commits whole or not at all); the
-    retry queues behind it and finds the work done."""
-    location = job.pipeline.location
-    if location.startswith("s3://"):
-        return MartSummary(applied=False, to_batch=0, new_rows=0)  # S3: Glue/Athena instead
-    _start_shared_pools()
-    applying = _MART_THREAD.submit(apply_pending, location)
-    while True:
-        try:
-            result = applying.result(timeout=HEARTBEAT_EVERY)
-            break
-        except FutureTimeout:
-            activity.heartbeat()
-        except MartOutOfSync as exc:
-            raise as_application_error(exc) from None
-    return MartSummary(
-        applied=True, to_batch=result.to_batch, new_rows=sum(result.new_rows.values())
-    )
+MART_WORKFLOW = "EtlMartWorkflow"  # named, not imported: workflows import activities
 
 
-@activity.defn
-async def refresh_mart(job: PipelineRef) -> None:
-    """Ask the pipeline's mart workflow to catch up (signal-with-start, coalescing).
+class MartActivities:
+    @activity.defn(name="update_mart")
+    def update_mart(self, job: PipelineRef) -> MartSummary:
+        """Exactly once: the mart records the byte offsets it applied, in the same
+        transaction. A cancelled attempt lets a running apply finish (it commits whole or
+        not at all); the retry queues behind it and finds the work done."""
+        location = job.pipeline.location
+        if location.startswith("s3://"):
+            return MartSummary(applied=False, to_batch=0, new_rows=0)  # Glue/Athena instead
+        _start_shared_pools()
+        applying = _MART_THREAD.submit(apply_pending, location)
+        while True:
+            try:
+                result = applying.result(timeout=HEARTBEAT_EVERY)
+                break
+            except FutureTimeout:
+                activity.heartbeat()
+            except MartOutOfSync:
+                with terminal():  # a BadInput: no retry can bring the mart back in step
+                    raise
+        return MartSummary(
+            applied=True, to_batch=result.to_batch, new_rows=sum(result.new_rows.values())
+        )
 
-    The mart trails the tables by one refresh: a batch is done when its tables and
-    checkpoint are committed, and a slow mart never holds the next batch back.
-    """
-    from first_temporal.workflow import EtlMartWorkflow
+    @activity.defn(name="refresh_mart")
+    async def refresh_mart(self, job: PipelineRef) -> None:
+        """Ask the pipeline's mart workflow to catch up (signal-with-start, coalescing).
 
-    info = activity.info()
-    await activity.client().start_workflow(
-        EtlMartWorkflow.run,
-        job,
-        id=job.pipeline.mart_workflow_id,
-        task_queue=info.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        start_signal="refresh",
-    )
+        The mart trails the tables by one refresh: a batch is done when its tables and
+        checkpoint are committed, and a slow mart never holds the next batch back.
+        """
+        await activity.client().start_workflow(
+            MART_WORKFLOW,
+            job,
+            id=job.pipeline.mart_workflow_id,
+            task_queue=activity.info().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="refresh",
+        )

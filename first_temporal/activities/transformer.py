@@ -1,84 +1,48 @@
-"""Transform: customers from purchases, and the day's deliveries and disputes."""
+"""Transform: the batch's deliveries and disputes, from its staged purchases and the open
+90-day window of committed ones (never a scan of the history)."""
 
 from __future__ import annotations
-
-from dataclasses import astuple
-from datetime import date, timedelta
 
 import polars as pl
 from temporalio import activity
 
-from first_temporal import schema
+from first_temporal.activities.errors import terminal
+from first_temporal.activities.extractor import OpenStorage, part_name, spec_of
 from first_temporal.activities.heartbeat import keep_alive
-from first_temporal.activities.lifecycle import batch_events
-from first_temporal.activities.source import new_customers
-from first_temporal.activities.vectorized import batch_events_frame, csv_bytes
-from first_temporal.config import open_storage
-from first_temporal.errors import BadInput, as_application_error
-from first_temporal.jobs import CustomersJob, LifecycleEvents, LifecycleJob
-from first_temporal.rows import Customer, Delivery, Dispute
-from first_temporal.storage.base import open_purchase_of, staged_name, staging_folder
-from first_temporal.storage.local import LocalStorage
-
-BIG_WINDOW_BYTES = 4 << 20  # past this, the window is read as columns, not row objects
-INLINE_EVENTS = 5_000  # more events than this are staged, not sent through Temporal
+from first_temporal.domain import schema
+from first_temporal.domain.batch import rows_per_day, transform, window_since
+from first_temporal.domain.lifecycle import OPEN_COLUMNS
+from first_temporal.jobs import Staged, TransformJob
 
 
-@activity.defn
-def define_customers_from_purchases(job: CustomersJob) -> list[Customer]:
-    """customer.csv gains a row per first-time buyer; repeat buyers are already there."""
-    return new_customers(job.purchases)
+class Transformer:
+    def __init__(self, open_storage: OpenStorage) -> None:
+        self.open_storage = open_storage
 
-
-@activity.defn
-def derive_lifecycle_events(job: LifecycleJob) -> LifecycleEvents:
-    """Deliveries and disputes due today, from the open 90-day window only (never a scan)."""
-    today = date.fromisoformat(job.batch_date)
-    since = today - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
-    cp, pipeline = job.checkpoint, job.pipeline
-    storage = open_storage(pipeline.location)
-    try:
-        big = cp.ends[schema.PURCHASE] - cp.window_offset > BIG_WINDOW_BYTES
-        if big and isinstance(storage, LocalStorage):
-            with keep_alive():
-                return _big_window_events(job, storage, today, since)
-        window, offset = storage.read_window(cp, since)
-    except BadInput as exc:
-        raise as_application_error(exc) from None
-    todays = [open_purchase_of(p) for p in job.purchases]
-    deliveries, disputes = batch_events(
-        pipeline.seed, pipeline.rates, cp.previous, today, [*window, *todays]
-    )
-    return LifecycleEvents(deliveries=deliveries, disputes=disputes, window_offset=offset)
-
-
-def _big_window_events(
-    job: LifecycleJob, storage: LocalStorage, today: date, since: date
-) -> LifecycleEvents:
-    cp, pipeline = job.checkpoint, job.pipeline
-    frame, offset = storage.read_window_frame(cp, since)
-    if job.purchases:
-        todays = pl.DataFrame(
-            [astuple(p) for p in job.purchases], schema=frame.schema, orient="row"
+    @activity.defn(name="derive_lifecycle_events")
+    def derive_lifecycle_events(self, job: TransformJob) -> Staged:
+        part = job.part
+        storage = self.open_storage(part.pipeline.location)
+        spec = spec_of(part)
+        with terminal(), keep_alive():
+            plan = spec.plan()
+            frames = [storage.read_staged(n, schema.PURCHASE, OPEN_COLUMNS) for n in job.purchases]
+            if job.with_window:
+                frames.insert(
+                    0, storage.read_window(part.checkpoint, window_since(plan), OPEN_COLUMNS)
+                )
+            todays = frames[-1] if job.purchases else None
+            end = part.start + (todays.height if todays is not None else 0)
+            deliveries, disputes = transform(spec, plan, pl.concat(frames))
+            files: dict[str, list[str]] = {}
+            for table, frame in ((schema.DISPUTE, disputes), (schema.DELIVERY, deliveries)):
+                if frame.height:
+                    files[table] = [part_name(part, table, end)]
+                    storage.stage(files[table][0], table, frame)
+        return Staged(
+            files=files,
+            rows={
+                schema.DISPUTE: rows_per_day(plan, disputes["batch_day"]),
+                schema.DELIVERY: rows_per_day(plan, deliveries["batch_day"]),
+            },
         )
-        frame = pl.concat([frame, todays])
-    deliveries, disputes = batch_events_frame(
-        pipeline.seed, pipeline.rates, cp.previous, today, frame
-    )
-    activity.heartbeat()
-    if deliveries.height + disputes.height <= INLINE_EVENTS:
-        return LifecycleEvents(
-            deliveries=[Delivery(*row) for row in deliveries.iter_rows()],
-            disputes=[Dispute(*row) for row in disputes.iter_rows()],
-            window_offset=offset,
-        )
-    folder = staging_folder(pipeline.seed, pipeline.rates, cp)
-    staged: dict[str, list[str]] = {}
-    rows: dict[str, int] = {}
-    for table, events in ((schema.DELIVERY, deliveries), (schema.DISPUTE, disputes)):
-        name = staged_name(folder, table, "window")
-        storage.stage(name, csv_bytes(events))
-        staged[table], rows[table] = [name], events.height
-    return LifecycleEvents(
-        deliveries=[], disputes=[], window_offset=offset, staged=staged, staged_rows=rows
-    )

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 
-STEPS = 4  # extract, customers, lifecycle, load (task-queue activities)
+STEPS = 3  # extract, transform, load (task-queue activities)
 TIMEOUT = timedelta(seconds=30)
 
 

@@ -9,9 +9,7 @@ from first_temporal import worker_main
 from first_temporal.bench.noop import NoopBatchWorkflow, NoopRunWorkflow, noop_step
 
 if __name__ == "__main__":
-    worker_main.WORKFLOWS.extend([NoopBatchWorkflow, NoopRunWorkflow])
-    worker_main.ACTIVITIES.append(noop_step)
-    code = worker_main.main()
+    code = worker_main.main(extras=([NoopBatchWorkflow, NoopRunWorkflow], [noop_step]))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # see worker.py

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from first_temporal.config import resolve_location
-from first_temporal.errors import BadInput
+from first_temporal.domain.errors import BadInput
 from first_temporal.mart.build import MartResult, apply_pending, rebuild
 from first_temporal.mart.export import export_parquet
 from first_temporal.mart.reconcile import reconcile

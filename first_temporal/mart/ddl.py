@@ -7,7 +7,7 @@ and a rebuild produces the same keys as the incremental path.
 
 from __future__ import annotations
 
-from first_temporal import schema
+from first_temporal.domain import schema
 
 CUSTOMER_KEY_BASE = schema.FIRST_CUSTOMER_ID - 1  # customer_key = customer_id - base (1..)
 

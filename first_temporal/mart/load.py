@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from first_temporal import schema
-from first_temporal.errors import BadInput
+from first_temporal.domain import schema
+from first_temporal.domain.errors import BadInput
 from first_temporal.mart.db import one
 from first_temporal.mart.ddl import CUSTOMER_KEY_BASE, DISPUTE_TYPES
 

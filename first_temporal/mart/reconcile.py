@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from first_temporal import schema
+from first_temporal.domain import schema
 from first_temporal.mart.build import mart_path
 from first_temporal.mart.db import connect, one
 from first_temporal.mart.load import POLARS_SCHEMA

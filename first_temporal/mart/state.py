@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from first_temporal import schema
-from first_temporal.checkpoint import Checkpoint, parse_checkpoint
-from first_temporal.errors import BadInput
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.domain.errors import BadInput
 from first_temporal.mart.db import one
 from first_temporal.storage.local import LocalStorage
 

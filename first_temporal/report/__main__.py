@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from first_temporal.config import resolve_location
-from first_temporal.errors import BadInput
+from first_temporal.domain.errors import BadInput
 from first_temporal.report.charts import money, write_chart
 from first_temporal.report.figures import Figures, read_figures, write_csvs
 

@@ -21,19 +21,18 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 import polars as pl
 
-from first_temporal import schema
-from first_temporal.activities.lifecycle import OpenPurchase
-from first_temporal.checkpoint import Checkpoint, parse_checkpoint
-from first_temporal.errors import BadInput, StaleBatch
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.domain.errors import BadInput
 from first_temporal.filelock import exclusive_lock
-from first_temporal.storage.base import BatchPayload, key_column, open_purchase, settled
+from first_temporal.storage import csv
+from first_temporal.storage.base import Manifest, key_column, settled
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +68,46 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_at(fh: BinaryIO, at: int, data: bytes, parts: list[Path], sync: bool = True) -> int:
-    """Put `data` and then the staged `parts` at byte `at` of an open table, cutting what
-    followed; fsync when `sync`. Returns the new end."""
+def write_at(fh: BinaryIO, at: int, parts: list[Path]) -> int:
+    """Put the staged `parts` at byte `at` of an open table, cutting what followed, and
+    fsync. Returns the new end."""
     fh.truncate(at)
     fh.seek(at)
-    fh.write(data)
-    fh.flush()
     for part in parts:
         copy_into(part, fh.fileno())
-    if sync:
-        os.fsync(fh.fileno())
+    os.fsync(fh.fileno())
     return os.lseek(fh.fileno(), 0, os.SEEK_END)
+
+
+def first_line_since(fh: BinaryIO, low: int, high: int, since: str) -> int:
+    """Byte offset of the first purchase line in [low, high) bought on or after `since`
+    (high when none): a binary search, since purchases are appended in date order, so
+    finding the window costs a few reads whatever the table's size."""
+    column = schema.COLUMNS[schema.PURCHASE].index("purchase_date")
+    floor = low
+
+    def line_start(position: int) -> int:
+        while position > floor:
+            back = max(floor, position - TAIL_PROBE)
+            fh.seek(back)
+            cut = fh.read(position - back).rfind(b"\n")
+            if cut >= 0:
+                return back + cut + 1
+            position = back
+        return floor
+
+    def bought_since(position: int) -> bool:
+        fh.seek(line_start(position))
+        line = fh.read(TAIL_PROBE).split(b"\n", 1)[0].decode("utf-8", "replace")
+        return line.split(",")[column] >= since
+
+    while low < high:  # the first byte whose line was bought since: always a line start
+        middle = (low + high) // 2
+        if bought_since(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def copy_into(source: Path, fd: int) -> None:
@@ -231,71 +258,39 @@ class LocalStorage:
                 f" {last[key]!r} is not an integer"
             )
 
-    def read_window(self, checkpoint: Checkpoint, since: date) -> tuple[list[OpenPurchase], int]:
+    def read_window(
+        self, checkpoint: Checkpoint, since: date, columns: tuple[str, ...]
+    ) -> pl.DataFrame:
         start, end = checkpoint.window_offset, checkpoint.ends[schema.PURCHASE]
         if end <= start:
-            return [], end
+            return csv.empty(schema.PURCHASE, columns)
         with open(self.path(schema.PURCHASE), "rb") as fh:
             fh.seek(start)
             blob = fh.read(end - start)
-        window: list[OpenPurchase] = []
-        new_offset = end
-        position = start
-        since_iso = since.isoformat()
-        for line in blob.split(b"\n")[:-1]:
-            fields = line.decode().split(",")
-            if fields[7] >= since_iso:
-                if new_offset == end:
-                    new_offset = position
-                window.append(open_purchase(fields))
-            position += len(line) + 1
-        return window, new_offset
-
-    def read_window_frame(self, checkpoint: Checkpoint, since: date) -> tuple[pl.DataFrame, int]:
-        """read_window for big windows (the days after a bulk day): columnar, no row objects."""
-        start, end = checkpoint.window_offset, checkpoint.ends[schema.PURCHASE]
-        with open(self.path(schema.PURCHASE), "rb") as fh:
-            fh.seek(start)
-            blob = fh.read(end - start)
-        frame = pl.read_csv(
-            blob,
-            has_header=False,
-            new_columns=list(schema.COLUMNS[schema.PURCHASE]),
-            schema_overrides={
-                c: pl.Utf8 for c in ("purchase_date", "delivery_date", "refund_till", "delivered")
-            },
-        )
-        keep = frame["purchase_date"] >= since.isoformat()
-        first = int(keep.arg_true()[0]) if keep.any() else frame.height
-        if first == frame.height:
-            return frame.clear(), end
-        if first == 0:
-            return frame, start
-        newlines = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 10)
-        return frame.slice(first), start + int(newlines[first - 1]) + 1
+        where = f"{self.path(schema.PURCHASE)} (bytes {start}-{end})"
+        wanted = tuple(dict.fromkeys((*columns, "purchase_date")))
+        frame = csv.read(schema.PURCHASE, blob, where, wanted)
+        return frame.filter(pl.col("purchase_date") >= since).select(columns)
 
     # -- staging -------------------------------------------------------------------
 
     def staged_path(self, name: str) -> Path:
         return self.root / STAGING_DIR / name
 
-    def stage(self, name: str, data: bytes) -> None:
-        with self.staging(name) as tmp:
-            tmp.write_bytes(data)
-
-    @contextmanager
-    def staging(self, name: str) -> Iterator[Path]:
-        """A temporary path to write a staged part to (polars can write it directly); it
-        becomes the part, whole, when the block ends. Concurrent attempts of one part (any
-        process or thread) write their own temporaries and the same bytes."""
+    def stage(self, name: str, table: str, frame: pl.DataFrame) -> None:
+        """Written to a temporary and renamed into place: concurrent attempts of one part
+        (any process or thread) write their own temporaries and the same bytes."""
         path = self.staged_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-        yield tmp
+        csv.write(table, frame, str(tmp))
         os.replace(tmp, path)  # durability comes from the commit's fsync of the tables
 
-    def has_staged(self, name: str) -> bool:
-        return self.staged_path(name).is_file()
+    def read_staged(self, name: str, table: str, columns: tuple[str, ...]) -> pl.DataFrame:
+        path = self.staged_path(name)
+        if not path.is_file():  # retryable: the step that stages it runs again
+            raise FileNotFoundError(f"staged part missing: {path}")
+        return csv.read(table, str(path), str(path), columns)
 
     def drop_staged(self, batch_number: int) -> None:
         """Move the staging of every batch up to `batch_number` aside, and delete it in the
@@ -322,69 +317,38 @@ class LocalStorage:
         with exclusive_lock(self.root / LOCK_FILE, LOCK_WAIT_SECONDS, busy):
             yield
 
-    def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
+    def commit(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
         with self.lock():
             current = self.read_checkpoint(expected.seed)
-            if (done := settled(current, expected, payload)) is not None:
+            if (done := settled(current, expected, manifest)) is not None:
                 return done, False
             if current.batch_number == 0:
                 self._initialise(current)
             parts = {
-                t: [self.staged_path(n) for n in payload.staged.get(t, [])]
+                t: [self.staged_path(n) for n in manifest.staged.get(t, [])]
                 for t in schema.BATCH_TABLES
             }
             missing = [str(p) for paths in parts.values() for p in paths if not p.is_file()]
-            if missing:  # retryable: the chunk that stages it runs again on retry of the batch
+            if missing:  # retryable: the step that stages it runs again on retry of the batch
                 raise FileNotFoundError(f"staged part missing: {missing[0]}")
-            ends: dict[str, int] = {}
-            for table in schema.BATCH_TABLES:
-                head = payload.preappended.get(table)
-                expected_end = current.ends[table] + sum(p.stat().st_size for p in parts[table])
-                if (
-                    head is not None
-                    and not payload.data[table]
-                    and head == expected_end
-                    and self.path(table).stat().st_size == head
-                ):
-                    ends[table] = head  # appended and fsynced ahead by pre_append
-                    continue
-                ends[table] = self._append(
-                    table, current.ends[table], payload.data[table], parts[table]
-                )
+            ends = {t: self._append(t, current.ends[t], parts[t]) for t in schema.BATCH_TABLES}
             committed = current.advanced(
-                previous_date=payload.batch_date,
-                last_customer_id=payload.last_customer_id,
-                last_transaction_id=payload.last_transaction_id,
-                batch_number=payload.batch_number,
-                window_offset=payload.window_offset,
-                rows={t: current.rows[t] + payload.rows[t] for t in schema.BATCH_TABLES},
+                previous_date=manifest.batch_date,
+                last_customer_id=manifest.last_customer_id,
+                last_transaction_id=manifest.last_transaction_id,
+                batch_number=manifest.batch_number,
+                window_offset=self._window_offset(current, manifest, ends[schema.PURCHASE]),
+                rows={t: current.rows[t] + manifest.rows.get(t, 0) for t in schema.BATCH_TABLES},
                 ends=ends,
             )
             atomic_write(self.root / schema.CHECKPOINT_FILE, committed.to_csv())
             return committed, True
 
-    def pre_append(
-        self, expected: Checkpoint, table: str, names: list[str], at: int, sync: bool = True
-    ) -> int:
-        """Append a bulk day's staged parts past the committed end while later chunks are
-        still being generated (fsync them when `sync`), so the commit has little left to do.
-
-        Bytes past the committed end are not data until the checkpoint moves: a crash
-        here leaves a leftover that the commit or the next attempt cuts. Returns the new
-        end, or -1 when the file is not where `at` says (the commit then copies itself).
-        """
-        with self.lock():
-            current = self.read_checkpoint(expected.seed)
-            if current != expected:
-                raise StaleBatch(f"batch {expected.batch_number + 1}: the checkpoint moved")
-            if current.batch_number == 0:
-                self._initialise(current)
-            parts = [self.staged_path(n) for n in names]
-            with open(self.path(table), "r+b") as fh:
-                size = fh.seek(0, os.SEEK_END)
-                if size < at or at < current.ends[table]:
-                    return -1
-                return write_at(fh, at, b"", parts, sync)
+    def _window_offset(self, current: Checkpoint, manifest: Manifest, end: int) -> int:
+        """Where the purchases of the 90 days before the new last batch date start."""
+        since = date.fromisoformat(manifest.batch_date) - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
+        with open(self.path(schema.PURCHASE), "rb") as fh:
+            return first_line_since(fh, current.window_offset, end, since.isoformat())
 
     def _initialise(self, initial: Checkpoint) -> None:
         """Headers and checkpoint 0 before any row, so rows never exist without a checkpoint."""
@@ -396,9 +360,7 @@ class LocalStorage:
             atomic_write(self.path(schema.PRODUCT), schema.catalogue_bytes())
         atomic_write(self.root / schema.CHECKPOINT_FILE, initial.to_csv())
 
-    def _append(
-        self, table: str, committed_end: int, data: bytes, parts: list[Path] | None = None
-    ) -> int:
+    def _append(self, table: str, committed_end: int, parts: list[Path]) -> int:
         path = self.path(table)
         if not path.is_file():
             atomic_write(path, schema.header_line(table))
@@ -410,4 +372,4 @@ class LocalStorage:
                     path,
                     size - committed_end,
                 )
-            return write_at(fh, committed_end, data, parts or [])
+            return write_at(fh, committed_end, parts)

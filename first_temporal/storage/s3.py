@@ -33,18 +33,18 @@ import logging
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import boto3
+import polars as pl
 from botocore.exceptions import ClientError
 
-from first_temporal import schema
-from first_temporal.activities.lifecycle import OpenPurchase
-from first_temporal.checkpoint import Checkpoint, parse_checkpoint
-from first_temporal.errors import BadInput, StaleBatch
-from first_temporal.storage.base import BatchPayload, open_purchase, settled, staging_prefix
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.domain.errors import BadInput, StaleBatch
+from first_temporal.storage import csv
+from first_temporal.storage.base import Manifest, settled, staging_prefix
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
 
 log = logging.getLogger(__name__)
@@ -193,11 +193,13 @@ class S3Storage:
         except ClientError as exc:
             raise _bad_bucket(exc, self.bucket) from None
 
-    def read_window(self, checkpoint: Checkpoint, since: date) -> tuple[list[OpenPurchase], int]:
+    def read_window(
+        self, checkpoint: Checkpoint, since: date, columns: tuple[str, ...]
+    ) -> pl.DataFrame:
         """Lists purchase partitions from `since` on; never reads older history."""
         last = checkpoint.previous_date
         if not last or since.isoformat() > last:
-            return [], 0
+            return csv.empty(schema.PURCHASE, columns)
         partitions = f"{self.root}{schema.PURCHASE}/{schema.PARTITION_COLUMN[schema.PURCHASE]}="
         wanted: list[str] = []
         for key in self._keys_after(f"{partitions}{since.isoformat()}"):
@@ -212,29 +214,30 @@ class S3Storage:
                 log.info("%s: ignored, its batch is not committed", self.url(key))
         with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
             bodies = list(pool.map(self._get, wanted))
-        window: list[OpenPurchase] = []
+        frames = [csv.empty(schema.PURCHASE, columns)]
         for key, found in zip(wanted, bodies, strict=True):
             if found is None:
                 raise BadInput(f"{self.url(key)}: vanished while it was being read")
-            for number, fields in enumerate(
-                object_rows(self.url(key), found[0], schema.PURCHASE), start=2
-            ):
-                try:
-                    window.append(open_purchase(fields))
-                except ValueError as exc:
-                    raise BadInput(f"{self.url(key)} line {number}: {exc}") from None
-        return window, 0
+            object_rows(self.url(key), found[0], schema.PURCHASE)  # the layout's own checks
+            frames.append(csv.read(schema.PURCHASE, found[0], self.url(key), columns, True))
+        return pl.concat(frames)
 
     # -- writing -------------------------------------------------------------------
 
     def staged_key(self, name: str) -> str:
         return f"{self.root}_staging/{name}"
 
-    def stage(self, name: str, data: bytes) -> None:
-        self._put(self.staged_key(name), data)
+    def stage(self, name: str, table: str, frame: pl.DataFrame) -> None:
+        self._put(self.staged_key(name), csv.encode(table, frame))
 
-    def has_staged(self, name: str) -> bool:
-        return self._get(self.staged_key(name)) is not None
+    def read_staged(self, name: str, table: str, columns: tuple[str, ...]) -> pl.DataFrame:
+        return csv.read(table, self._staged(name), self.url(self.staged_key(name)), columns)
+
+    def _staged(self, name: str) -> bytes:
+        found = self._get(self.staged_key(name))
+        if found is None:  # retryable: the step that stages it runs again
+            raise FileNotFoundError(f"staged part missing: {self.url(self.staged_key(name))}")
+        return found[0]
 
     def drop_staged(self, batch_number: int) -> None:
         prefix = self.staged_key(staging_prefix(batch_number))
@@ -243,25 +246,11 @@ class S3Storage:
             chunk = [{"Key": k} for k in keys[start : start + 1000]]
             self._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
 
-    def _with_staged(self, payload: BatchPayload) -> BatchPayload:
-        """Staged parts become inline rows (objects are split by partition anyway)."""
-        if not any(payload.staged.values()):
-            return payload
-        data = dict(payload.data)
-        for table, names in payload.staged.items():
-            for name in names:
-                found = self._get(self.staged_key(name))
-                if found is None:
-                    raise FileNotFoundError(f"staged part missing: {self.staged_key(name)}")
-                data[table] = data.get(table, b"") + found[0]
-        return replace(payload, data=data, staged={})
-
-    def commit(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
-        payload = self._with_staged(payload)
+    def commit(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
         current, etag = self._current(expected.seed)
-        if (done := settled(current, expected, payload)) is not None:
+        if (done := settled(current, expected, manifest)) is not None:
             return done, False
-        objects = self.batch_objects(payload)  # refuses a bad batch before any write
+        objects = self.batch_objects(manifest)  # refuses a bad batch before any write
         if etag is None:
             try:
                 etag = self._put(self.checkpoint_key, current.to_csv(), IfNoneMatch="*")
@@ -270,16 +259,16 @@ class S3Storage:
                     raise
                 again, etag = self._current(expected.seed)
                 if again != expected or etag is None:  # not just the same checkpoint 0
-                    return self._lost_race(expected, payload)
+                    return self._lost_race(expected, manifest)
             self._put(self.product_key, schema.catalogue_bytes())
         for key, body in objects:
             self._put(key, body)
-        rows = {t: current.rows[t] + payload.rows.get(t, 0) for t in schema.BATCH_TABLES}
+        rows = {t: current.rows[t] + manifest.rows.get(t, 0) for t in schema.BATCH_TABLES}
         committed = current.advanced(
-            previous_date=payload.batch_date,
-            last_customer_id=payload.last_customer_id,
-            last_transaction_id=payload.last_transaction_id,
-            batch_number=payload.batch_number,
+            previous_date=manifest.batch_date,
+            last_customer_id=manifest.last_customer_id,
+            last_transaction_id=manifest.last_transaction_id,
+            batch_number=manifest.batch_number,
             window_offset=0,
             rows=rows,
             ends=dict(rows),
@@ -289,26 +278,29 @@ class S3Storage:
         except ClientError as exc:
             if _code(exc) not in CONFLICT:
                 raise
-            return self._lost_race(expected, payload)
+            return self._lost_race(expected, manifest)
         return committed, True
 
-    def _lost_race(self, expected: Checkpoint, payload: BatchPayload) -> tuple[Checkpoint, bool]:
+    def _lost_race(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
         """Another writer changed the checkpoint between our read and our write."""
         current, _ = self._current(expected.seed)
         try:
-            if (done := settled(current, expected, payload)) is not None:
+            if (done := settled(current, expected, manifest)) is not None:
                 return done, False
         except StaleBatch:
             pass  # the race message below says more
         raise StaleBatch(
-            f"batch {payload.batch_number}: another writer moved {self.url(self.checkpoint_key)}"
+            f"batch {manifest.batch_number}: another writer moved {self.url(self.checkpoint_key)}"
             f" to batch {current.batch_number} ({current.previous_date or 'none'}) meanwhile"
         )
 
-    def batch_objects(self, payload: BatchPayload) -> list[tuple[str, bytes]]:
-        """(key, body) per table and partition value of the batch."""
-        return [
-            (self.key(table, value, payload.batch_number), body)
-            for table in schema.BATCH_TABLES
-            for value, body in split_rows(table, payload, f"{self.url(self.root + table)}/").items()
-        ]
+    def batch_objects(self, manifest: Manifest) -> list[tuple[str, bytes]]:
+        """(key, body) per table and partition value of the batch (a span's objects are
+        named by its last batch number)."""
+        objects = []
+        for table in schema.BATCH_TABLES:
+            data = b"".join(self._staged(name) for name in manifest.staged.get(table, []))
+            where = f"{self.url(self.root + table)}/"
+            for value, body in split_rows(table, manifest, data, where).items():
+                objects.append((self.key(table, value, manifest.batch_number), body))
+        return objects

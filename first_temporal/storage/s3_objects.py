@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from first_temporal import schema
-from first_temporal.errors import BadInput
-from first_temporal.storage.base import BatchPayload
+from first_temporal.domain import schema
+from first_temporal.domain.errors import BadInput
+from first_temporal.storage.base import Manifest
 
 # `<column>=<value>/batch-<number>.csv` at the end of a table object's key.
 BATCH_KEY = re.compile(r"=([^/]*)/batch-(\d{6})\.csv$")
@@ -29,13 +29,12 @@ def partition_index(table: str) -> int:
     return schema.COLUMNS[table].index(schema.PARTITION_COLUMN[table])
 
 
-def split_rows(table: str, payload: BatchPayload, where: str) -> dict[str, bytes]:
+def split_rows(table: str, manifest: Manifest, data: bytes, where: str) -> dict[str, bytes]:
     """Object body (header + rows, in batch order) per partition value of one table.
 
     Refuses the whole batch, before anything is written, if a row cannot be placed.
     """
-    data = payload.data.get(table, b"")
-    label = f"batch {payload.batch_number} {table} (for {where})"
+    label = f"batch {manifest.batch_number} {table} (for {where})"
     if data and not data.endswith(b"\n"):
         raise BadInput(f"{label}: rows do not end with a newline — nothing was written")
     column, width = partition_index(table), len(schema.COLUMNS[table])
@@ -49,9 +48,9 @@ def split_rows(table: str, payload: BatchPayload, where: str) -> dict[str, bytes
                 f" {schema.PARTITION_COLUMN[table]}, found {line[:120]!r} — nothing was written"
             )
         groups.setdefault(fields[column], []).append(line + b"\n")
-    if len(lines) != payload.rows.get(table, 0):
+    if len(lines) != manifest.rows.get(table, 0):
         raise BadInput(
-            f"{label}: {len(lines)} rows, but the batch says {payload.rows.get(table, 0)}"
+            f"{label}: {len(lines)} rows, but the batch says {manifest.rows.get(table, 0)}"
             " — nothing was written"
         )
     return {value: schema.header_line(table) + b"".join(rows) for value, rows in groups.items()}

@@ -1,89 +1,70 @@
-"""Run batches without Temporal, through the real activities (for unit tests)."""
+"""Run batches without a Temporal server, through the real activities, chained the way
+EtlBatchWorkflow chains them (for unit tests)."""
 
 from __future__ import annotations
 
 from temporalio.testing import ActivityEnvironment
 
-from first_temporal import schema
-from first_temporal.activities.bulk import chunk_bounds, generate_chunk
-from first_temporal.activities.extractor import pull_recent_purchases, read_checkpoint
-from first_temporal.activities.loader import load_batch
-from first_temporal.activities.source import next_batch_date
-from first_temporal.activities.transformer import (
-    define_customers_from_purchases,
-    derive_lifecycle_events,
-)
-from first_temporal.checkpoint import Checkpoint
-from first_temporal.config import Pipeline
+from first_temporal.activities.extractor import Extractor, OpenStorage
+from first_temporal.activities.loader import Loader
+from first_temporal.activities.transformer import Transformer
+from first_temporal.config import Pipeline, open_storage
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.jobs import (
     BatchJob,
     BatchSummary,
-    ChunkJob,
-    CustomersJob,
-    ExtractJob,
-    LifecycleJob,
     LoadJob,
+    PartJob,
     PipelineRef,
-    StagedChunk,
+    Staged,
+    TransformJob,
 )
+from first_temporal.settings import Tuning
+from first_temporal.workflow import part_bounds
 
 
-def load_job(pipeline: Pipeline, purchases: int | None = None) -> LoadJob:
-    """Everything the load step of the next batch receives."""
-    act = ActivityEnvironment()
-    cp = act.run(read_checkpoint, PipelineRef(pipeline))
-    extracted = act.run(pull_recent_purchases, ExtractJob(pipeline, cp, purchases))
-    customers = act.run(define_customers_from_purchases, CustomersJob(extracted.purchases))
-    events = act.run(
-        derive_lifecycle_events,
-        LifecycleJob(pipeline, cp, extracted.batch_date, extracted.purchases),
-    )
-    return LoadJob(
-        pipeline=pipeline,
-        checkpoint=cp,
-        batch_date=extracted.batch_date,
-        purchases=extracted.purchases,
-        customers=customers,
-        disputes=events.disputes,
-        deliveries=events.deliveries,
-        window_offset=events.window_offset,
-    )
+def read_checkpoint(pipeline: Pipeline, opener: OpenStorage = open_storage) -> Checkpoint:
+    return ActivityEnvironment().run(Extractor(opener).read_checkpoint, PipelineRef(pipeline))
 
 
-def run_batches(pipeline: Pipeline, count: int, purchases: int | None = None) -> list[BatchSummary]:
-    act = ActivityEnvironment()
-    return [act.run(load_batch, load_job(pipeline, purchases)) for _ in range(count)]
-
-
-def next_bulk_day(pipeline: Pipeline) -> tuple[Checkpoint, str]:
-    """The checkpoint a bulk day starts from, and its date."""
-    cp = ActivityEnvironment().run(read_checkpoint, PipelineRef(pipeline))
-    return cp, next_batch_date(pipeline.seed, cp.previous).isoformat()
-
-
-def generate_chunks(
-    pipeline: Pipeline, cp: Checkpoint, day: str, total: int, chunk_rows: int
-) -> list[StagedChunk]:
-    """A bulk day's chunks, one after another (the workflow runs them side by side)."""
-    return [
-        ActivityEnvironment().run(generate_chunk, ChunkJob(pipeline, cp, day, i, low, high))
-        for i, (low, high) in enumerate(chunk_bounds(total, chunk_rows))
-    ]
-
-
-def commit_bulk_day(
+def stage_batch(
     pipeline: Pipeline,
-    cp: Checkpoint,
-    day: str,
-    chunks: list[StagedChunk],
-    heads: dict[str, int] | None = None,
-) -> BatchSummary:
-    """The rest of a bulk day: the earlier days' events, then the load (which copies the
-    staged parts itself unless `heads` says where the appender left the tables)."""
-    from first_temporal.workflow import _load_job
-
+    days: int = 1,
+    purchases: int | None = None,
+    tuning: Tuning | None = None,
+    opener: OpenStorage = open_storage,
+) -> LoadJob:
+    """Extract and transform the next batch, every part; the load step's input."""
     act = ActivityEnvironment()
-    events = act.run(derive_lifecycle_events, LifecycleJob(pipeline, cp, day, []))
-    total = sum(c.rows[schema.PURCHASE] for c in chunks)
-    job = BatchJob(pipeline, cp, total)
-    return act.run(load_batch, _load_job(job, day, events, chunks=chunks, preappended=heads))
+    extractor, transformer = Extractor(opener), Transformer(opener)
+    cp = read_checkpoint(pipeline, opener)
+    job = BatchJob(pipeline, cp, days, purchases, tuning or Tuning())
+    staged: list[Staged] = []
+    for index, (start, end) in enumerate(part_bounds(job)):
+        part = PartJob(pipeline, cp, days, purchases, start, end)
+        extracted = act.run(extractor.extract_purchases, part)
+        purchase_files = extracted.files.get(schema.PURCHASE, [])
+        events = act.run(
+            transformer.derive_lifecycle_events, TransformJob(part, purchase_files, index == 0)
+        )
+        staged += [extracted, events]
+    return LoadJob(pipeline, cp, staged[0].dates, staged)
+
+
+def run_batch(
+    pipeline: Pipeline,
+    days: int = 1,
+    purchases: int | None = None,
+    tuning: Tuning | None = None,
+    opener: OpenStorage = open_storage,
+) -> list[BatchSummary]:
+    """One batch (a day, a span of `days`, or a bulk day in parts), committed."""
+    load = stage_batch(pipeline, days, purchases, tuning, opener)
+    return ActivityEnvironment().run(Loader(opener).load_batch, load)
+
+
+def run_batches(
+    pipeline: Pipeline, count: int, purchases: int | None = None, opener: OpenStorage = open_storage
+) -> list[BatchSummary]:
+    return [run_batch(pipeline, 1, purchases, opener=opener)[0] for _ in range(count)]

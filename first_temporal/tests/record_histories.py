@@ -3,7 +3,7 @@
     .venv/bin/python -m first_temporal.tests.record_histories
 
 Starts its own dev server and worker on free loopback ports, runs a daily run of three
-batches, a backfill span, a bulk day and the mart, and writes their histories to
+batches, a span of 30 days, a bulk day in three parts and the mart, and writes their histories to
 first_temporal/tests/histories/. Once real histories exist in production, guard shape
 changes with workflow.patched() instead of re-recording.
 """
@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import Pipeline
 from first_temporal.jobs import RunJob
+from first_temporal.settings import Tuning
 from first_temporal.tests.conftest import TEMPORAL_CLI
 from first_temporal.tests.processes import WorkerProcess
 
@@ -34,10 +35,12 @@ async def record(client: Client, work: Path) -> None:
     bulk = Pipeline(location=str(work / "h3"), seed=3)
     runs = {
         "etl_run_3_batches": (daily, RunJob(daily, 3)),
-        "etl_run_backfill": (span, RunJob(span, 30)),
+        # 30 days >= span_min: one batch workflow commits them all.
+        "etl_run_span": (span, RunJob(span, 30, tuning=Tuning(span_min=25))),
+        # 5,000 purchases > bulk_threshold: one day in three parts of <= 2,000 rows.
         "etl_run_bulk": (
             bulk,
-            RunJob(bulk, 1, purchases=5_000, bulk_threshold=1_000, chunk_rows=2_000),
+            RunJob(bulk, 1, purchases=5_000, tuning=Tuning(bulk_threshold=1_000, part_rows=2_000)),
         ),
     }
     for name, (pipeline, job) in runs.items():

@@ -1,6 +1,6 @@
 """Batches through the real activities into S3 on a moto server (shared by the S3 tests).
 
-`run_batches` is re-exported from tests.batches."""
+`run_batches` and `stage_batch` are re-exported from tests.batches."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from typing import Any
 import boto3
 import pytest
 
-from first_temporal.activities.loader import batch_payload
-from first_temporal.tests.batches import load_job
+from first_temporal.activities.loader import manifest_of
+from first_temporal.config import Pipeline
+from first_temporal.jobs import LoadJob
+from first_temporal.storage.base import Manifest
 from first_temporal.tests.batches import run_batches as run_batches
+from first_temporal.tests.batches import stage_batch as stage_batch
 from first_temporal.tests.moto_server import REGION, MotoServer, moto_server, use_moto
 
 BUCKET = "ft-s3-storage-test"
@@ -35,9 +38,11 @@ def fresh(running: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Any:
     return client
 
 
-# The S3 tests drive batches exactly like the local ones, and commit what load_batch would.
-next_job = load_job
-payload_of = batch_payload
+def staged_manifest(pipeline: Pipeline, purchases: int | None = None) -> tuple[LoadJob, Manifest]:
+    """The next batch extracted and transformed (its parts staged), and the Manifest the
+    load step would commit: the S3 tests commit it themselves."""
+    job = stage_batch(pipeline, purchases=purchases)
+    return job, manifest_of(job)
 
 
 def objects(s3: Any) -> dict[str, bytes]:

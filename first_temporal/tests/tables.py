@@ -1,5 +1,5 @@
-"""Real tables without Temporal: the activities' pure functions and LocalStorage.commit,
-chained the way EtlBatchWorkflow chains extract, transform and load."""
+"""Real tables without a Temporal server (the activities, run in-process), and ways to
+break them for the validator's tests."""
 
 from __future__ import annotations
 
@@ -10,20 +10,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
-from first_temporal import schema
-from first_temporal.activities.lifecycle import batch_events
-from first_temporal.activities.source import (
-    Rates,
-    generate_purchases,
-    new_customers,
-    next_batch_date,
-)
-from first_temporal.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.config import Pipeline
-from first_temporal.jobs import LoadJob
-from first_temporal.storage.base import BatchPayload, encode_rows, open_purchase_of
-from first_temporal.storage.local import LocalStorage
-from first_temporal.validation.batch import check_batch
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.domain.rates import Rates
+from first_temporal.tests.batches import read_checkpoint, run_batches
 from first_temporal.validation.report import Report
 
 COLS = {t: list(cols) for t, cols in schema.COLUMNS.items()}
@@ -47,47 +38,9 @@ def make_tables(
 
 
 def _run(directory: Path, batches: int, seed: int, rates: Rates, count: int | None) -> Checkpoint:
-    storage = LocalStorage(directory)
-    pipeline = Pipeline(location=str(storage.root), seed=seed, rates=rates)
-    cp = storage.read_checkpoint(seed)
-    for _ in range(batches):
-        day = next_batch_date(seed, cp.previous)
-        purchases = generate_purchases(
-            seed, day, cp.last_customer_id, cp.last_transaction_id, rates, count
-        )
-        customers = new_customers(purchases)
-        since = day - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
-        window, offset = storage.read_window(cp, since)
-        todays = [open_purchase_of(p) for p in purchases]
-        deliveries, disputes = batch_events(seed, rates, cp.previous, day, [*window, *todays])
-        job = LoadJob(
-            pipeline=pipeline,
-            checkpoint=cp,
-            batch_date=day.isoformat(),
-            purchases=purchases,
-            customers=customers,
-            disputes=disputes,
-            deliveries=deliveries,
-            window_offset=offset,
-        )
-        check_batch(job)
-        tables: dict[str, list[object]] = {
-            schema.PURCHASE: list(purchases),
-            schema.CUSTOMER: list(customers),
-            schema.DISPUTE: list(disputes),
-            schema.DELIVERY: list(deliveries),
-        }
-        payload = BatchPayload(
-            batch_number=cp.batch_number + 1,
-            batch_date=day.isoformat(),
-            last_customer_id=cp.last_customer_id + len(customers),
-            last_transaction_id=cp.last_transaction_id + len(purchases),
-            window_offset=offset,
-            data={t: encode_rows(rows) for t, rows in tables.items()},
-            rows={t: len(rows) for t, rows in tables.items()},
-        )
-        cp, _ = storage.commit(cp, payload)
-    return cp
+    pipeline = Pipeline(location=str(directory.absolute()), seed=seed, rates=rates)
+    run_batches(pipeline, batches, count)
+    return read_checkpoint(pipeline)
 
 
 # -- breaking tables, for the validator's tests -------------------------------------

@@ -10,13 +10,16 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from first_temporal.activities.extractor import read_checkpoint
-from first_temporal.activities.loader import load_batch
-from first_temporal.config import Pipeline
-from first_temporal.errors import BAD_INPUT
+from first_temporal.activities.errors import BAD_INPUT
+from first_temporal.activities.extractor import Extractor
+from first_temporal.activities.loader import Loader
+from first_temporal.config import Pipeline, open_storage
 from first_temporal.jobs import PipelineRef
-from first_temporal.tests.batches import load_job, run_batches
+from first_temporal.tests.batches import run_batches, stage_batch
 from first_temporal.tests.snapshots import snapshot
+
+read_checkpoint = Extractor(open_storage).read_checkpoint
+load_batch = Loader(open_storage).load_batch
 
 
 def edit(name: str, change: Callable[[bytes], bytes]) -> Callable[[Path], None]:
@@ -117,12 +120,14 @@ def test_bad_input_is_refused_with_one_clear_line_and_nothing_changes(
 
 def test_a_load_refuses_damage_that_appeared_after_extraction(pipeline: Pipeline, data_dir: Path):
     run_batches(pipeline, 1)
-    job = load_job(pipeline)
+    job = stage_batch(pipeline)
     (data_dir / "dispute.csv").write_bytes(b"garbage\n")
     before = snapshot(data_dir)
     with pytest.raises(ApplicationError) as err:
         ActivityEnvironment().run(load_batch, job)
+    assert err.value.type == BAD_INPUT and err.value.non_retryable
     assert "dispute.csv line 1 column 1" in str(err.value)
+    assert "\n" not in str(err.value)
     assert snapshot(data_dir) == before
 
 

@@ -12,19 +12,9 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
-from temporalio.testing import ActivityEnvironment
 
-from first_temporal.activities.backfill import backfill_days
-from first_temporal.activities.extractor import read_checkpoint
 from first_temporal.config import Pipeline
-from first_temporal.jobs import PipelineRef, SpanJob
-from first_temporal.tests.batches import (
-    commit_bulk_day,
-    generate_chunks,
-    next_bulk_day,
-    run_batches,
-)
-from first_temporal.tests.tables import make_tables
+from first_temporal.tests.batches import run_batch, run_batches
 
 FILES = ("placeholder", "purchase", "customer", "dispute", "delivery", "product")
 
@@ -70,11 +60,11 @@ GOLDEN: dict[str, dict[str, str]] = {
         "product": "fc0df4242d7b104d17da3cfb6d9564cdb3f9927d1d6c4c37f3d3bb588b860fd3",
     },
     "bulk-42": {
-        "placeholder": "e9d1edaf18dbbd058cee40b549e6fd3df490b98176cec078db9b1fdc0038955c",
+        "placeholder": "12a2d57fd69018553cec6c24500f835d35d0bb8142e857771a740fcefb989f84",
         "purchase": "8e87aab90b4e0514eba4583afa3fd6c73a65bbb653828267c57e03b8085589c7",
         "customer": "a0d1714988e62af216e53f2d85eeda99149a83360d01e034c57a7c9217fe1bca",
-        "dispute": "b64d3a4910c63135cecc2b796d097941365f816d241d0822c0caa6cdfae4e347",
-        "delivery": "f5f2269f3391bf560c1b0af0ebea5eb9a994ad3832d175fc085ed1d9ddd05fc6",
+        "dispute": "74bd01c0b0b925293c338c908cc0901d120ae481c841f5489c07062f58dd3b79",
+        "delivery": "269f9c95528b833093c03d2ba52e645ebc0270b21cbcbeab83f5519b697a640c",
         "product": "fc0df4242d7b104d17da3cfb6d9564cdb3f9927d1d6c4c37f3d3bb588b860fd3",
     },
 }
@@ -88,20 +78,16 @@ def digest(directory: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("seed", [7, 42, 2024])
 def test_120_daily_batches(tmp_path: Path, seed: int):
-    make_tables(tmp_path, batches=120, seed=seed)
+    with patch("os.fsync"):
+        run_batches(Pipeline(location=str(tmp_path), seed=seed), 120)
     assert digest(tmp_path) == GOLDEN[f"daily-{seed}"]
 
 
 def test_a_decade_in_spans(tmp_path: Path):
     pipeline = Pipeline(location=str(tmp_path), seed=42)
-    act = ActivityEnvironment()
     with patch("os.fsync"):
-        done = 0
-        while done < 3650:
-            cp = act.run(read_checkpoint, PipelineRef(pipeline))
-            days = min(500, 3650 - done)
-            act.run(backfill_days, SpanJob(pipeline, cp, days))
-            done += days
+        for days in (1000, 1000, 1000, 650):
+            run_batch(pipeline, days)
     assert digest(tmp_path) == GOLDEN["decade-42"]
 
 
@@ -109,8 +95,7 @@ def test_a_million_purchase_day_and_the_days_around_it(tmp_path: Path):
     pipeline = Pipeline(location=str(tmp_path), seed=42)
     with patch("os.fsync"):
         run_batches(pipeline, 20)
-        cp, day = next_bulk_day(pipeline)
-        commit_bulk_day(pipeline, cp, day, generate_chunks(pipeline, cp, day, 1_000_000, 250_000))
+        run_batch(pipeline, purchases=1_000_000)
         assert digest(tmp_path) == GOLDEN["bulk-42-after-bulk"]
         run_batches(pipeline, 5)
     assert digest(tmp_path) == GOLDEN["bulk-42"]

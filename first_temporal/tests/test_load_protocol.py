@@ -10,12 +10,14 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from first_temporal.activities.loader import load_batch
-from first_temporal.config import Pipeline
-from first_temporal.errors import STALE_BATCH
+from first_temporal.activities.errors import STALE_BATCH
+from first_temporal.activities.loader import Loader
+from first_temporal.config import Pipeline, open_storage
 from first_temporal.storage import local
-from first_temporal.tests.batches import load_job, run_batches
+from first_temporal.tests.batches import run_batches, stage_batch
 from first_temporal.tests.snapshots import snapshot, tables
+
+load_batch = Loader(open_storage).load_batch
 
 
 class Crash(Exception):
@@ -49,9 +51,8 @@ def instrument(monkeypatch: pytest.MonkeyPatch, crash_at: int, torn: bool) -> li
         step(f"rename {Path(dst).name}")
         real_replace(src, dst)
 
-    def append(
-        self: local.LocalStorage, table: str, end: int, data: bytes, parts: list[Path]
-    ) -> int:
+    def append(self: local.LocalStorage, table: str, end: int, parts: list[Path]) -> int:
+        data = b"".join(part.read_bytes() for part in parts)
         if torn and data:
             try:
                 step(f"torn append {table}")
@@ -60,7 +61,7 @@ def instrument(monkeypatch: pytest.MonkeyPatch, crash_at: int, torn: bool) -> li
                     fh.write(data[: len(data) // 2 + 1])
                 raise
         step(f"append {table}")
-        return real_append(self, table, end, data, parts)
+        return real_append(self, table, end, parts)
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
@@ -79,7 +80,7 @@ def test_a_crash_at_every_step_of_a_load_then_a_retry_gives_identical_bytes(
         directory = tmp_path / f"crash-{crash_at}"
         pipeline = Pipeline(location=str(directory), seed=3)
         run_batches(pipeline, crashed_batch - 1)
-        job = load_job(pipeline)
+        job = stage_batch(pipeline)
         with monkeypatch.context() as patch:
             steps = instrument(patch, crash_at, torn)
             try:
@@ -88,7 +89,7 @@ def test_a_crash_at_every_step_of_a_load_then_a_retry_gives_identical_bytes(
             except Crash:
                 crashed = True
         # The retry: Temporal runs the same activity input again, on a fresh process.
-        summary = ActivityEnvironment().run(load_batch, job)
+        [summary] = ActivityEnvironment().run(load_batch, job)
         assert summary.committed and summary.batch_number == crashed_batch
         run_batches(pipeline, 4 - crashed_batch)
         assert tables(directory) == expected, f"crash at step {crash_at} ({steps[-1]})"
@@ -115,17 +116,18 @@ def test_a_leftover_past_the_committed_end_is_cut_and_logged(
 
 
 def test_retrying_a_committed_load_is_a_no_op(pipeline: Pipeline, data_dir: Path):
-    job = load_job(pipeline)
+    job = stage_batch(pipeline)
     first = ActivityEnvironment().run(load_batch, job)
     before = snapshot(data_dir)
     again = ActivityEnvironment().run(load_batch, job)
     assert first == again  # the retry reports the same committed batch
+    assert [s.batch_number for s in first] == [1] and first[0].purchases > 0
     assert snapshot(data_dir) == before
 
 
 def test_a_batch_computed_from_a_stale_checkpoint_is_refused(pipeline: Pipeline, data_dir: Path):
     run_batches(pipeline, 1)
-    stale = load_job(pipeline)
+    stale = stage_batch(pipeline)
     run_batches(pipeline, 2)  # another run moved the checkpoint on
     before = snapshot(data_dir)
     with pytest.raises(ApplicationError) as err:

@@ -13,11 +13,9 @@ import pytest
 from temporalio.exceptions import CancelledError
 from temporalio.testing import ActivityEnvironment
 
-from first_temporal import schema
-from first_temporal.activities.source import (
-    Rates,
-)
-from first_temporal.checkpoint import Checkpoint
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint
+from first_temporal.domain.rates import Rates
 from first_temporal.mart import MartOutOfSync, apply_pending, mart_path, rebuild, reconcile
 from first_temporal.mart import load as mart_load
 from first_temporal.mart.__main__ import main as mart_main
@@ -271,7 +269,9 @@ def test_the_worker_applies_the_mart_at_low_cpu_priority_heartbeating_meanwhile(
     monkeypatch.setattr(mart_activity, "apply_pending", apply)
     env = ActivityEnvironment()
     env.on_heartbeat = lambda *details: beat.set()
-    summary = env.run(mart_activity.update_mart, PipelineRef(Pipeline(str(tmp_path), seed=SEED)))
+    summary = env.run(
+        mart_activity.MartActivities().update_mart, PipelineRef(Pipeline(str(tmp_path), seed=SEED))
+    )
     assert (summary.applied, summary.to_batch, summary.new_rows) == (True, 4, 12)
     assert seen["niceness"] == min(base + mart_activity.MART_NICENESS, 19)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base

@@ -11,7 +11,6 @@ from temporalio.worker import Replayer
 
 from first_temporal.config import Pipeline
 from first_temporal.jobs import RunJob
-from first_temporal.tests.processes import WorkerProcess
 from first_temporal.workflow import EtlBatchWorkflow, EtlMartWorkflow, EtlRunWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -25,16 +24,38 @@ async def test_recorded_histories_replay(name: str):
     assert result.replay_failure is None
 
 
-def test_the_recorded_histories_cover_both_workflows():
-    kinds = {p.stem.split("_")[1] for p in HISTORIES.glob("etl_*.json")}
-    assert {"run", "batch"} <= kinds
+def activities_scheduled(name: str) -> list[str]:
+    history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+def test_the_recorded_histories_cover_every_workflow_and_batch_shape():
+    names = {p.stem for p in HISTORIES.glob("*.json")}
+    assert names == {
+        "etl_run_3_batches",
+        "etl_run_span",
+        "etl_run_bulk",
+        "etl_batch",
+        "etl_batch_span",
+        "etl_batch_bulk",
+        "etl_mart",
+    }
+    one_part = ["extract_purchases", "derive_lifecycle_events", "load_batch"]
+    assert activities_scheduled("etl_batch") == one_part
+    assert activities_scheduled("etl_batch_span") == one_part  # 30 days, one commit
+    bulk = activities_scheduled("etl_batch_bulk")  # 5,000 purchases in parts of 2,000
+    assert bulk.count("extract_purchases") == bulk.count("derive_lifecycle_events") == 3
+    assert bulk[-1] == "load_batch" and bulk.count("load_batch") == 1
+    assert activities_scheduled("etl_mart") == ["update_mart"]
 
 
 async def test_a_fresh_history_from_the_dev_server_replays(
-    dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
+    dev_env: WorkflowEnvironment, worker, task_queue: str, tmp_path: Path
 ):
-    address = dev_env.client.service_client.config.target_host
-    worker = WorkerProcess(address, task_queue, tmp_path / "worker.log")
     try:
         pipeline = Pipeline(location=str(tmp_path / "data"), seed=4)
         handle = await dev_env.client.start_workflow(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from first_temporal import schema
+from first_temporal.domain import schema
 from first_temporal.mart import apply_pending
 from first_temporal.report.__main__ import CHART_FILE, main
 from first_temporal.tests.test_mart import make_tables

@@ -179,25 +179,20 @@ def test_concurrent_starters_equal_one_sequential_run(
     assert tables(data_dir) == clean_tables(tmp_path, 4 * starters)
 
 
-async def test_two_workers_share_the_chunks_of_one_bulk_day(
+async def test_two_workers_share_the_parts_of_one_bulk_day(
     dev_env: WorkflowEnvironment, task_queue: str, data_dir: Path, tmp_path: Path
 ):
     from temporalio.api.enums.v1 import EventType
 
     from first_temporal.jobs import RunJob, RunResult
+    from first_temporal.settings import Tuning
 
     address = dev_env.client.service_client.config.target_host
     workers = [WorkerProcess(address, task_queue, tmp_path / f"w{i}.log") for i in range(2)]
     pipeline = Pipeline(location=str(data_dir), seed=SEED)
     try:
-        job = RunJob(
-            pipeline,
-            1,
-            purchases=40_000,
-            bulk_threshold=1_000,
-            chunk_rows=2_000,
-            chunks_in_flight=8,
-        )
+        tuning = Tuning(bulk_threshold=1_000, part_rows=2_000, parts_in_flight=8)
+        job = RunJob(pipeline, 1, purchases=40_000, tuning=tuning)
         result = await dev_env.client.execute_workflow(
             "EtlRunWorkflow",
             job,
@@ -211,19 +206,19 @@ async def test_two_workers_share_the_chunks_of_one_bulk_day(
     history = await dev_env.client.get_workflow_handle(
         pipeline.batch_workflow_id(1)
     ).fetch_history()
-    chunk_events = {
+    part_events = {
         e.event_id
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "generate_chunk"
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "extract_purchases"
     }
     identities = {
         e.activity_task_started_event_attributes.identity
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-        and e.activity_task_started_event_attributes.scheduled_event_id in chunk_events
+        and e.activity_task_started_event_attributes.scheduled_event_id in part_events
     }
-    assert len(chunk_events) == 20
-    assert len(identities) == 2, identities  # both worker processes generated chunks
+    assert len(part_events) == 20
+    assert len(identities) == 2, identities  # both worker processes generated parts
     txns = (data_dir / "purchase.csv").read_bytes().count(b"\n") - 1
     assert txns == 40_000

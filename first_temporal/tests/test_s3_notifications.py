@@ -17,8 +17,8 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
-from first_temporal import schema
 from first_temporal.config import Pipeline
+from first_temporal.domain import schema
 from first_temporal.tests.moto_server import MotoServer
 from first_temporal.tests.s3_batches import (
     BUCKET,

@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from first_temporal import schema
-from first_temporal.activities.loader import append_staged_parts
-from first_temporal.checkpoint import Checkpoint
-from first_temporal.config import Pipeline
-from first_temporal.errors import BadInput, StaleBatch
-from first_temporal.jobs import AppendJob, BatchSummary
-from first_temporal.storage.base import BatchPayload
+from first_temporal.activities.loader import Loader
+from first_temporal.config import Pipeline, open_storage
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint
+from first_temporal.domain.errors import BadInput, StaleBatch
+from first_temporal.jobs import BatchSummary
+from first_temporal.settings import Tuning
+from first_temporal.storage.base import Manifest
 from first_temporal.storage.local import LocalStorage
 from first_temporal.storage.s3 import S3Storage
-from first_temporal.tests.batches import commit_bulk_day, generate_chunks, next_bulk_day
 from first_temporal.tests.moto_server import MotoServer
 from first_temporal.tests.s3_batches import (
     BUCKET,
@@ -32,11 +32,13 @@ from first_temporal.tests.s3_batches import (
     SEED,
     fresh,
     module_server,
-    next_job,
     objects,
-    payload_of,
     run_batches,
+    stage_batch,
+    staged_manifest,
 )
+
+PURCHASE_COLUMNS = schema.COLUMNS[schema.PURCHASE]
 
 
 @pytest.fixture(scope="module")
@@ -79,33 +81,38 @@ def test_s3_tables_equal_local_tables_partitioned(s3: Any, tmp_path: Path) -> No
     assert run_batches(remote, 6) == summaries
     stored = objects(s3)
     checkpoint = stored.pop("etl/_checkpoint/placeholder.csv")
-    assert stored == expected_objects(tmp_path / "data", summaries)
+    assert stored == expected_objects(tmp_path / "data", summaries)  # nothing staged is left
     assert any(k.startswith("etl/delivery/") for k in stored)  # the run covers every table
     assert any(k.startswith("etl/dispute/") for k in stored)
     local_cp = LocalStorage(local.location).read_checkpoint(SEED)
     s3_cp = S3Storage(LOCATION).read_checkpoint(SEED)
     assert checkpoint == s3_cp.to_csv()
     assert s3_cp == replace(local_cp, window_offset=0, ends=local_cp.rows)
+    heights = []
     for days in (0, 3, 90):
         since = date.fromisoformat(s3_cp.previous_date) - timedelta(days=days)
-        window, _ = S3Storage(LOCATION).read_window(s3_cp, since)
-        assert window == LocalStorage(local.location).read_window(local_cp, since)[0]
+        window = S3Storage(LOCATION).read_window(s3_cp, since, PURCHASE_COLUMNS)
+        expected = LocalStorage(local.location).read_window(local_cp, since, PURCHASE_COLUMNS)
+        assert window.equals(expected)
+        heights.append(window.height)
+    assert 0 < heights[0] < heights[2] == local_cp.rows[schema.PURCHASE]
 
 
 def test_a_bulk_day_on_s3_equals_the_local_one_and_leaves_nothing_staged(
-    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3: Any, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("first_temporal.activities.bulk.PART_ROWS", 300)
+    tuning = Tuning(bulk_threshold=1_000, part_rows=700)
     summaries = []
     for location in (str(tmp_path / "data"), LOCATION):
         pipeline = Pipeline(location=location, seed=SEED)
-        cp, day = next_bulk_day(pipeline)
-        chunks = generate_chunks(pipeline, cp, day, 2_000, 700)
+        job = stage_batch(pipeline, purchases=2_000, tuning=tuning)
+        assert len(job.parts) == 6  # three parts, each staged by extract and by transform
         if location == LOCATION:
-            assert any("/_staging/batch-000001-" in key for key in objects(s3))
-        heads = ActivityEnvironment().run(append_staged_parts, AppendJob(pipeline, cp, 2_000, 700))
-        assert heads == ({} if location == LOCATION else heads)  # S3: the load copies
-        summaries.append(commit_bulk_day(pipeline, cp, day, chunks, heads))
+            staged = [key for key in objects(s3) if "/_staging/batch-000001-" in key]
+            assert len(staged) == len(
+                [n for part in job.parts for names in part.files.values() for n in names]
+            )
+        summaries += ActivityEnvironment().run(Loader(open_storage).load_batch, job)
     assert summaries[0] == summaries[1] and summaries[0].purchases == 2_000
     stored = objects(s3)
     stored.pop("etl/_checkpoint/placeholder.csv")
@@ -115,12 +122,12 @@ def test_a_bulk_day_on_s3_equals_the_local_one_and_leaves_nothing_staged(
 def test_retried_commit_is_a_no_op(s3: Any) -> None:
     pipeline = Pipeline(location=LOCATION, seed=SEED)
     run_batches(pipeline, 1)
-    job = next_job(pipeline)
+    job, manifest = staged_manifest(pipeline)
     storage = S3Storage(LOCATION)
-    committed, wrote = storage.commit(job.checkpoint, payload_of(job))
+    committed, wrote = storage.commit(job.checkpoint, manifest)
     assert wrote and committed.batch_number == 2
     before = objects(s3)
-    again, wrote = S3Storage(LOCATION).commit(job.checkpoint, payload_of(job))
+    again, wrote = S3Storage(LOCATION).commit(job.checkpoint, manifest)
     assert (again, wrote) == (committed, False)
     assert objects(s3) == before
 
@@ -128,16 +135,19 @@ def test_retried_commit_is_a_no_op(s3: Any) -> None:
 def test_leftovers_of_an_interrupted_commit_are_ignored_then_overwritten(s3: Any) -> None:
     pipeline = Pipeline(location=LOCATION, seed=SEED)
     run_batches(pipeline, 2)
-    job = next_job(pipeline)
+    job, manifest = staged_manifest(pipeline)
     storage = S3Storage(LOCATION)
-    window_before = storage.read_window(job.checkpoint, date(2020, 1, 1))
-    crashed = storage.batch_objects(payload_of(job))
+    window_before = storage.read_window(job.checkpoint, date(2020, 1, 1), PURCHASE_COLUMNS)
+    assert window_before.height == job.checkpoint.rows[schema.PURCHASE]
+    crashed = storage.batch_objects(manifest)
+    assert {key.split("/")[1] for key, _ in crashed} >= {schema.PURCHASE, schema.CUSTOMER}
     for key, body in crashed:  # the data of batch 3 without its checkpoint: a crash
         s3.put_object(Bucket=BUCKET, Key=key, Body=body)
     assert storage.read_checkpoint(SEED) == job.checkpoint
-    assert storage.read_window(job.checkpoint, date(2020, 1, 1)) == window_before
-    assert next_job(pipeline) == job  # the retry computes the very same batch
-    committed, wrote = storage.commit(job.checkpoint, payload_of(job))
+    window = storage.read_window(job.checkpoint, date(2020, 1, 1), PURCHASE_COLUMNS)
+    assert window.equals(window_before)
+    assert stage_batch(pipeline) == job  # the retry computes the very same batch
+    committed, wrote = storage.commit(job.checkpoint, manifest)
     assert wrote and committed.batch_number == 3
     stored = objects(s3)
     assert all(stored[key] == body for key, body in crashed)
@@ -146,17 +156,20 @@ def test_leftovers_of_an_interrupted_commit_are_ignored_then_overwritten(s3: Any
 def test_commit_from_a_stale_checkpoint_is_refused(s3: Any) -> None:
     pipeline = Pipeline(location=LOCATION, seed=SEED)
     run_batches(pipeline, 1)
-    job = next_job(pipeline)
-    other = next_job(pipeline, purchases=3)  # the same batch number, other rows
-    S3Storage(LOCATION).commit(job.checkpoint, payload_of(job))
+    job, manifest = staged_manifest(pipeline)
+    other, other_manifest = staged_manifest(pipeline, purchases=3)  # same number, other rows
+    S3Storage(LOCATION).commit(job.checkpoint, manifest)
     before = objects(s3)
     with pytest.raises(StaleBatch, match="conflicts with the committed batch 2"):
-        S3Storage(LOCATION).commit(other.checkpoint, payload_of(other))
+        S3Storage(LOCATION).commit(other.checkpoint, other_manifest)
     older = Checkpoint.initial(SEED)
-    later = replace(payload_of(next_job(pipeline)), batch_number=4)
+    later = replace(staged_manifest(pipeline)[1], batch_number=4)
     with pytest.raises(StaleBatch, match="computed from batch 0, but batch 2 is committed"):
         S3Storage(LOCATION).commit(older, later)
-    assert objects(s3) == before
+    after = objects(s3)
+    staged = [key for key in after if key not in before]
+    assert all("/_staging/batch-000003-" in key for key in staged)  # the staging of `later`
+    assert {k: v for k, v in after.items() if k not in staged} == before
 
 
 class Interleaved(S3Storage):
@@ -178,44 +191,44 @@ def test_two_writers_racing_exactly_one_wins(s3: Any, first_batch: bool) -> None
     pipeline = Pipeline(location=LOCATION, seed=SEED)
     if not first_batch:
         run_batches(pipeline, 1)
-    winner_job, loser_job = next_job(pipeline), next_job(pipeline, purchases=3)
+    winner_job, winner_manifest = staged_manifest(pipeline)
+    loser_job, loser_manifest = staged_manifest(pipeline, purchases=3)
     results: list[tuple[Checkpoint, bool]] = []
 
     def winner() -> None:
-        results.append(S3Storage(LOCATION).commit(winner_job.checkpoint, payload_of(winner_job)))
+        results.append(S3Storage(LOCATION).commit(winner_job.checkpoint, winner_manifest))
 
     loser = Interleaved(LOCATION, winner)
     with pytest.raises(StaleBatch, match="another writer moved"):
-        loser.commit(loser_job.checkpoint, payload_of(loser_job))
+        loser.commit(loser_job.checkpoint, loser_manifest)
     [(committed, wrote)] = results
     assert wrote
     assert S3Storage(LOCATION).read_checkpoint(SEED) == committed
-    assert committed.last_transaction_id == payload_of(winner_job).last_transaction_id
+    assert committed.last_transaction_id == winner_manifest.last_transaction_id
+    assert committed.last_transaction_id != loser_manifest.last_transaction_id
 
     # The same batch from two writers: one writes it, the other finds it done.
-    twin_job = next_job(pipeline)
+    twin_job, twin_manifest = staged_manifest(pipeline)
     twin_results: list[tuple[Checkpoint, bool]] = []
     twin = Interleaved(
         LOCATION,
-        lambda: twin_results.append(
-            S3Storage(LOCATION).commit(twin_job.checkpoint, payload_of(twin_job))
-        ),
+        lambda: twin_results.append(S3Storage(LOCATION).commit(twin_job.checkpoint, twin_manifest)),
     )
-    late = twin.commit(twin_job.checkpoint, payload_of(twin_job))
+    late = twin.commit(twin_job.checkpoint, twin_manifest)
     assert twin_results[0][1] is True
     assert late == (twin_results[0][0], False)
 
 
 def test_a_writer_that_only_created_checkpoint_0_does_not_block(s3: Any) -> None:
     pipeline = Pipeline(location=LOCATION, seed=SEED)
-    job = next_job(pipeline)
+    job, manifest = staged_manifest(pipeline)
 
     def stalled_writer() -> None:
         s3.put_object(
             Bucket=BUCKET, Key="etl/_checkpoint/placeholder.csv", Body=job.checkpoint.to_csv()
         )
 
-    committed, wrote = Interleaved(LOCATION, stalled_writer).commit(job.checkpoint, payload_of(job))
+    committed, wrote = Interleaved(LOCATION, stalled_writer).commit(job.checkpoint, manifest)
     assert wrote and committed.batch_number == 1
     assert S3Storage(LOCATION).read_checkpoint(SEED) == committed
 
@@ -227,7 +240,7 @@ def test_corrupt_checkpoint_names_the_key(s3: Any) -> None:
         BadInput, match=r"^s3://ft-s3-storage-test/etl/_checkpoint/placeholder\.csv"
     ):
         S3Storage(LOCATION).read_checkpoint(SEED)
-    empty = BatchPayload(1, schema.FIRST_BATCH_DATE, 0, 0, 0, {}, {})
+    empty = Manifest(1, schema.FIRST_BATCH_DATE, 0, 0, {}, {})
     with pytest.raises(BadInput, match=r"placeholder\.csv line 1: not UTF-8"):
         S3Storage(LOCATION).commit(Checkpoint.initial(SEED), empty)
 
@@ -275,6 +288,9 @@ def test_location_forms(s3: Any) -> None:
 
 def test_new_pipeline_and_missing_bucket(s3: Any) -> None:
     assert S3Storage(LOCATION).read_checkpoint(SEED) == Checkpoint.initial(SEED)
-    assert S3Storage(LOCATION).read_window(Checkpoint.initial(SEED), date(2020, 1, 1)) == ([], 0)
+    window = S3Storage(LOCATION).read_window(
+        Checkpoint.initial(SEED), date(2020, 1, 1), PURCHASE_COLUMNS
+    )
+    assert (window.height, tuple(window.columns)) == (0, PURCHASE_COLUMNS)
     with pytest.raises(BadInput, match="s3://no-such-bucket-here: no such bucket"):
         S3Storage("s3://no-such-bucket-here/x").read_checkpoint(SEED)

@@ -1,35 +1,35 @@
-"""The scale paths give the same bytes as the daily path: backfill spans, bulk days in
-chunks, columnar windows after a bulk day."""
+"""The scale paths give the same bytes as the daily path: a run of many days goes through
+spans (many days, one commit), a bulk day goes in parts; neither may change a byte."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from first_temporal.activities import transformer
-from first_temporal.activities.lifecycle import batch_events
-from first_temporal.activities.source import Rates, generate_purchases, next_batch_date
-from first_temporal.activities.vectorized import (
-    batch_events_frame,
-    csv_bytes,
-    purchase_frame,
-    todays_cancellations,
-)
+from first_temporal.activities.errors import BAD_INPUT
 from first_temporal.config import Pipeline
-from first_temporal.jobs import ChunkJob, RunJob, RunResult
+from first_temporal.domain import rules
+from first_temporal.jobs import RunJob, RunResult
 from first_temporal.mart import reconcile
-from first_temporal.storage.base import encode_rows, open_purchase
+from first_temporal.settings import Tuning
+from first_temporal.tests.batches import read_checkpoint, run_batch, run_batches
 from first_temporal.tests.snapshots import tables
 from first_temporal.worker_main import build_worker
 from first_temporal.workflow import EtlRunWorkflow
+
+SPANS = Tuning(span_min=10, span_days=15)
+BULK = Tuning(bulk_threshold=1000, part_rows=300)  # 2500 purchases: 9 parts
 
 
 @pytest_asyncio.fixture
@@ -45,123 +45,116 @@ async def run(env: WorkflowEnvironment, queue: str, job: RunJob, name: str) -> R
     )
 
 
-async def test_a_backfill_span_equals_the_same_days_run_one_by_one(
+async def activity_types(env: WorkflowEnvironment, workflow_id: str) -> list[str]:
+    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+async def test_runs_30_equals_thirty_runs_1(
     env: WorkflowEnvironment, worker: Worker, task_queue: str, tmp_path: Path
 ):
-    spans = Pipeline(location=str(tmp_path / "spans"), seed=21)
+    at_once = Pipeline(location=str(tmp_path / "at-once"), seed=21)
     daily = Pipeline(location=str(tmp_path / "daily"), seed=21)
-    result = await run(env, task_queue, RunJob(spans, 40, span_min=10, span_days=15), "s")
-    assert result.batches == 40 and result.last is not None and result.last.batch_number == 40
-    for i in range(40):
-        await run(env, task_queue, RunJob(daily, 1), f"d{i}")
-    assert tables(tmp_path / "spans") == tables(tmp_path / "daily")
-    await env.client.get_workflow_handle(spans.mart_workflow_id).result()
-    assert reconcile(str(tmp_path / "spans")) == []
-    # One span longer than the 90-day window: its window offset comes from its own rows.
-    long = Pipeline(location=str(tmp_path / "long"), seed=21)
-    await run(env, task_queue, RunJob(long, 40, span_min=10, span_days=15), "l1")
-    await run(env, task_queue, RunJob(long, 100, span_min=10, span_days=100), "l2")
-    await run(env, task_queue, RunJob(spans, 100, span_min=10, span_days=15), "s2")
-    assert tables(tmp_path / "long") == tables(tmp_path / "spans")
+    result = await run(env, task_queue, RunJob(at_once, 30), "at-once")
+    assert result.batches == 30 and result.last is not None and result.last.batch_number == 30
+    assert [s.batch_number for s in result.recent] == list(range(1, 31))
+    # One span of 30 days (30 >= Tuning().span_min): one batch workflow, one commit.
+    span_id = at_once.batch_workflow_id(1) + "-000030"
+    assert (await activity_types(env, span_id)).count("load_batch") == 1
+    for i in range(30):
+        one = await run(env, task_queue, RunJob(daily, 1), f"daily-{i}")
+        assert one.last is not None
+        assert replace(one.last, elapsed_seconds=0.0) == result.recent[i]  # counts per day
+    assert tables(tmp_path / "at-once") == tables(tmp_path / "daily")
+    await env.client.get_workflow_handle(at_once.mart_workflow_id).result()
+    assert reconcile(str(tmp_path / "at-once")) == []
 
 
-async def test_a_bulk_day_in_chunks_equals_the_daily_path(
-    env: WorkflowEnvironment,
-    worker: Worker,
-    task_queue: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+async def test_spans_of_any_length_equal_the_same_days_one_by_one(
+    env: WorkflowEnvironment, worker: Worker, task_queue: str, tmp_path: Path
 ):
-    monkeypatch.setattr("first_temporal.activities.bulk.PART_ROWS", 300)
+    spans = Pipeline(location=str(tmp_path / "spans"), seed=22)
+    long = Pipeline(location=str(tmp_path / "long"), seed=22)
+    daily = Pipeline(location=str(tmp_path / "daily"), seed=22)
+    result = await run(env, task_queue, RunJob(spans, 40, tuning=SPANS), "s1")
+    assert result.batches == 40 and [s.batch_number for s in result.recent] == list(range(1, 41))
+    await run(env, task_queue, RunJob(spans, 100, tuning=SPANS), "s2")
+    # One span longer than the 90-day window: its window comes from its own rows.
+    await run(env, task_queue, RunJob(long, 40, tuning=SPANS), "l1")
+    await run(env, task_queue, RunJob(long, 100, tuning=Tuning(span_min=10, span_days=100)), "l2")
+    assert (await activity_types(env, long.batch_workflow_id(41) + "-000140")).count(
+        "load_batch"
+    ) == 1
+    run_batches(daily, 140)  # the same days, one batch each
+    assert tables(tmp_path / "spans") == tables(tmp_path / "daily")
+    assert tables(tmp_path / "long") == tables(tmp_path / "daily")
+    await env.client.get_workflow_handle(long.mart_workflow_id).result()
+    assert reconcile(str(tmp_path / "long")) == []
+
+
+async def test_a_bulk_day_in_parts_equals_the_same_day_as_one_part(
+    env: WorkflowEnvironment, worker: Worker, task_queue: str, tmp_path: Path
+):
     bulk = Pipeline(location=str(tmp_path / "bulk"), seed=8)
     plain = Pipeline(location=str(tmp_path / "plain"), seed=8)
-    for pipeline, threshold in ((bulk, 1000), (plain, 10**9)):
-        await run(env, task_queue, RunJob(pipeline, 3), f"before-{threshold}")
-        job = RunJob(pipeline, 1, purchases=2500, bulk_threshold=threshold, chunk_rows=700)
-        result = await run(env, task_queue, job, f"bulk-{threshold}")
+    for pipeline, tuning in ((bulk, BULK), (plain, Tuning())):
+        name = "bulk" if tuning is BULK else "plain"
+        await run(env, task_queue, RunJob(pipeline, 3), f"before-{name}")
+        result = await run(env, task_queue, RunJob(pipeline, 1, 2500, tuning=tuning), name)
         assert result.last is not None and result.last.purchases == 2500
+        await run(env, task_queue, RunJob(pipeline, 4), f"after-{name}")  # its window
+    assert (await activity_types(env, bulk.batch_workflow_id(4))).count("extract_purchases") == 9
+    assert (await activity_types(env, plain.batch_workflow_id(4))).count("extract_purchases") == 1
     assert tables(tmp_path / "bulk") == tables(tmp_path / "plain")
     assert not any((tmp_path / "bulk" / "_staging").glob("batch-*"))  # dropped after commit
-    monkeypatch.setattr(transformer, "BIG_WINDOW_BYTES", 0)  # columnar window from here on
-    monkeypatch.setattr(transformer, "INLINE_EVENTS", 100)  # and staged events
-    await run(env, task_queue, RunJob(bulk, 4), "after-bulk")
-    monkeypatch.setattr(transformer, "BIG_WINDOW_BYTES", 1 << 40)
-    await run(env, task_queue, RunJob(plain, 4), "after-plain")
-    assert tables(tmp_path / "bulk") == tables(tmp_path / "plain")
     await env.client.get_workflow_handle(bulk.mart_workflow_id).result()
     assert reconcile(str(tmp_path / "bulk")) == []
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_vectorised_source_and_lifecycle_match_the_row_by_row_code(seed: int):
-    rates = Rates()
-    day = date(2021, 3, 4)
-    rows = generate_purchases(seed, day, 100500, 2000, rates, count=3000)
-    frame = pl.concat(
-        [
-            purchase_frame(seed, day, 100500, 2000, rates, 0, 1234),
-            purchase_frame(seed, day, 100500, 2000, rates, 1234, 3000),
-        ]
-    )
-    assert csv_bytes(frame) == encode_rows(rows)
-    numbered = purchase_frame(seed, day, 100500, 2000, rates, 0, 3000, keep_delivery_days=True)
-    general = batch_events_frame(seed, rates, date(2021, 3, 1), day, frame)
-    shortcut = todays_cancellations(seed, rates, day, numbered)
-    assert [csv_bytes(f) for f in shortcut] == [csv_bytes(f) for f in general]
-    assert general[1].height > 0  # the day has cancellations to compare
-    window, frames = [], []
-    previous, day = None, next_batch_date(seed, None)
-    last_customer, last_txn = 99999, 0
-    for _ in range(70):
-        todays = generate_purchases(seed, day, last_customer, last_txn, rates)
-        window += [open_purchase([str(v) for v in vars(p).values()]) for p in todays]
-        frames.append(purchase_frame(seed, day, last_customer, last_txn, rates, 0, len(todays)))
-        deliveries, disputes = batch_events(seed, rates, previous, day, window)
-        frame_deliveries, frame_disputes = batch_events_frame(
-            seed, rates, previous, day, pl.concat(frames)
-        )
-        assert csv_bytes(frame_deliveries) == encode_rows(deliveries)
-        assert csv_bytes(frame_disputes) == encode_rows(disputes)
-        last_txn += len(todays)
-        last_customer += sum(p.checkout_type == "First Time Customer" for p in todays)
-        previous, day = day, next_batch_date(seed, day)
-
-
-async def test_a_failing_chunk_fails_the_bulk_day_and_cancels_the_appender(
+async def test_a_failing_part_fails_the_bulk_day_and_nothing_is_committed(
     env: WorkflowEnvironment,
     worker: Worker,
     task_queue: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    from temporalio.api.enums.v1 import EventType
-    from temporalio.client import WorkflowFailureError
-
-    from first_temporal.activities import bulk
-
-    def broken(frame: pl.DataFrame, job: ChunkJob, day: date, low: int) -> list[str]:
-        return ["1 rows: a broken row for the test"] if job.chunk_index == 1 else []
-
-    monkeypatch.setattr(bulk, "chunk_problems", broken)
+    real = rules.purchase_problems
     pipeline = Pipeline(location=str(tmp_path / "data"), seed=8)
     await run(env, task_queue, RunJob(pipeline, 1), "before")
     before = tables(tmp_path / "data")
-    job = RunJob(pipeline, 1, purchases=2500, bulk_threshold=1000, chunk_rows=700)
-    with pytest.raises(WorkflowFailureError):
-        await run(env, task_queue, job, "bulk")
-    assert (
-        tables(tmp_path / "data")["placeholder.csv"] == before["placeholder.csv"]
-    )  # not committed
-    history = await env.client.get_workflow_handle(pipeline.batch_workflow_id(2)).fetch_history()
-    scheduled = {
-        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    }
-    cancelled = [
-        scheduled[e.activity_task_cancel_requested_event_attributes.scheduled_event_id]
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
-    ]
-    assert "append_staged_parts" in cancelled  # it would wait for parts that never come
-    assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+    third_part = read_checkpoint(pipeline).last_transaction_id + 1 + 2 * BULK.part_rows
+    checked: list[int] = []
+
+    def broken(frame: pl.DataFrame, first_transaction_id: int) -> list[str]:
+        checked.append(first_transaction_id)
+        if first_transaction_id == third_part:
+            return ["1 purchases: a broken row for the test"]
+        return real(frame, first_transaction_id)
+
+    monkeypatch.setattr(rules, "purchase_problems", broken)
+    with pytest.raises(WorkflowFailureError) as err:
+        await run(env, task_queue, RunJob(pipeline, 1, 2500, tuning=BULK), "bulk")
+    assert third_part in checked
+    cause = root_cause(err.value)
+    assert isinstance(cause, ApplicationError) and cause.type == BAD_INPUT
+    assert "a broken row for the test" in cause.message
+    assert tables(tmp_path / "data") == before  # not committed
+    assert "load_batch" not in await activity_types(env, pipeline.batch_workflow_id(2))
+
+    monkeypatch.setattr(rules, "purchase_problems", real)  # fixed: the day goes through
+    result = await run(env, task_queue, RunJob(pipeline, 1, 2500, tuning=BULK), "again")
+    assert result.last is not None and result.last.batch_number == 2
+    plain = Pipeline(location=str(tmp_path / "plain"), seed=8)
+    run_batch(plain)
+    run_batch(plain, purchases=2500)
+    assert tables(tmp_path / "data") == tables(tmp_path / "plain")

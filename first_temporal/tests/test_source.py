@@ -4,58 +4,86 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from first_temporal import schema
-from first_temporal.activities.source import (
-    Rates,
-    customer_identity,
-    generate_purchases,
+import numpy as np
+import polars as pl
+
+from first_temporal.domain import schema
+from first_temporal.domain.rates import Rates
+from first_temporal.domain.source import (
+    identity_columns,
     new_customers,
     next_batch_date,
+    plan_days,
+    purchases,
 )
 
 D0 = date(2020, 7, 3)
 
 
+def day_after(
+    seed: int,
+    previous: date | None,
+    last_customer: int,
+    last_txn: int,
+    rates: Rates | None = None,
+    count: int | None = None,
+) -> pl.DataFrame:
+    rates = rates or Rates()
+    plan = plan_days(seed, rates, previous, last_customer, last_txn, 1, count)
+    return purchases(seed, rates, plan)
+
+
 def test_same_inputs_give_identical_purchases_and_other_seeds_differ():
-    a = generate_purchases(1, D0, 99999, 0, Rates())
-    b = generate_purchases(1, D0, 99999, 0, Rates())
-    c = generate_purchases(2, D0, 99999, 0, Rates())
-    assert a == b
-    assert a != c
+    a = day_after(1, None, 99999, 0)
+    assert a.equals(day_after(1, None, 99999, 0))
+    assert not a.equals(day_after(2, None, 99999, 0))
+    assert not day_after(1, D0, 100010, 12).equals(day_after(1, D0, 100010, 13))  # checkpoint
 
 
 def test_ids_continue_at_last_plus_one_no_off_by_one():
-    rows = generate_purchases(3, date(2020, 7, 6), 100012, 13, Rates())
-    assert [p.transaction_id for p in rows] == list(range(14, 14 + len(rows)))
-    firsts = [p.customer_id for p in rows if p.checkout_type == schema.FIRST_TIME]
+    rows = day_after(3, date(2020, 7, 5), 100012, 13)
+    assert rows["transaction_id"].to_list() == list(range(14, 14 + rows.height))
+    firsts = rows.filter(pl.col("checkout_type") == schema.FIRST_TIME)["customer_id"].to_list()
     assert firsts == list(range(100013, 100013 + len(firsts)))
-    repeats = [p.customer_id for p in rows if p.checkout_type == schema.REPEAT]
-    assert all(100000 <= c <= 100012 for c in repeats)
+    repeats = rows.filter(pl.col("checkout_type") == schema.REPEAT)["customer_id"].to_list()
+    assert repeats and all(100000 <= c <= 100012 for c in repeats)
 
 
 def test_first_batch_has_only_first_time_customers():
-    rows = generate_purchases(5, D0, 99999, 0, Rates())
-    assert {p.checkout_type for p in rows} == {schema.FIRST_TIME}
-    assert rows[0].customer_id == schema.FIRST_CUSTOMER_ID
-    assert rows[0].transaction_id == schema.FIRST_TRANSACTION_ID
+    rows = day_after(5, None, 99999, 0)
+    assert set(rows["checkout_type"]) == {schema.FIRST_TIME}
+    assert rows["customer_id"][0] == schema.FIRST_CUSTOMER_ID
+    assert rows["transaction_id"][0] == schema.FIRST_TRANSACTION_ID
+    assert rows["purchase_date"][0] == D0
 
 
 def test_day_rules_hold_for_many_days():
     for seed in range(20):
-        day = D0 + timedelta(days=seed)
-        rows = generate_purchases(seed, day, 100000 + seed * 10, seed * 15, Rates())
-        assert 10 <= len(rows) <= 20
-        for p in rows:
-            delivery = date.fromisoformat(p.delivery_date)
-            assert 1 <= (delivery - day).days <= 5
-            assert date.fromisoformat(p.refund_till) == day + timedelta(days=30)
-            assert p.product_id in schema.PRODUCT_IDS
-            assert p.purchase_date == day.isoformat()
-            assert p.delivered == "False"
+        previous = D0 + timedelta(days=seed)
+        rows = day_after(seed, previous, 100000 + seed * 10, seed * 15)
+        day = next_batch_date(seed, previous)
+        assert 10 <= rows.height <= 20
+        assert set(rows["purchase_date"]) == {day}
+        assert set(rows["refund_till"]) == {day + timedelta(days=30)}
+        assert {(d - day).days for d in rows["delivery_date"]} <= {1, 2, 3, 4, 5}
+        assert set(rows["product_id"]) <= set(schema.PRODUCT_IDS)
+        assert set(rows["delivered"]) == {"False"}
 
 
 def test_purchases_override_sets_the_volume():
-    assert len(generate_purchases(1, D0, 99999, 0, Rates(), count=1234)) == 1234
+    assert day_after(1, D0, 99999, 0, count=1234).height == 1234
+
+
+def test_a_span_plans_each_day_from_the_one_before():
+    plan = plan_days(4, Rates(), None, 99999, 0, 5)
+    previous, customer, txn = None, 99999, 0
+    for day in plan:
+        [alone] = plan_days(4, Rates(), previous, customer, txn, 1)
+        assert day == alone
+        previous, customer, txn = day.date, customer + day.new_customers, txn + day.purchases
+    span = purchases(4, Rates(), plan)
+    assert span["transaction_id"].to_list() == list(range(1, txn + 1))
+    assert span["purchase_date"].unique(maintain_order=True).to_list() == [d.date for d in plan]
 
 
 def test_batch_dates_start_2020_07_03_and_step_one_to_three_days():
@@ -70,21 +98,30 @@ def test_batch_dates_start_2020_07_03_and_step_one_to_three_days():
 
 
 def test_customer_identity_is_a_function_of_seed_and_id_and_realistic():
-    first, last, email = customer_identity(4, 100123)
-    assert (first, last, email) == customer_identity(4, 100123)
-    assert first.isalpha() and last.isalpha()
-    assert email == f"{first}.{last}100123@".lower() + email.split("@")[1]
-    assert email.split("@")[1] in {"gmail.com", "yahoo.com", "hotmail.com"}
+    ids = np.array([100123, 100124, 100123], dtype=np.uint64)
+    first, last, email = (s.to_list() for s in identity_columns(4, ids))
+    assert (first[0], last[0], email[0]) == (first[2], last[2], email[2])
+    other = [s[0] for s in identity_columns(5, ids[:1])]
+    assert other != [first[0], last[0], email[0]]
+    assert first[0].isalpha() and last[0].isalpha()
+    assert email[0] == f"{first[0]}.{last[0]}100123@".lower() + email[0].split("@")[1]
+    assert {e.split("@")[1] for e in email} <= {"gmail.com", "yahoo.com", "hotmail.com"}
 
 
 def test_repeat_purchases_carry_the_customers_identity_and_only_new_ones_become_customers():
-    rows = generate_purchases(11, date(2020, 9, 1), 100500, 700, Rates(repeat_share=0.5))
-    repeats = [p for p in rows if p.checkout_type == schema.REPEAT]
-    assert repeats, "a 50% repeat share should give repeats in a day"
-    for p in repeats:
-        assert (p.first_name, p.last_name, p.email_address) == customer_identity(11, p.customer_id)
+    rates = Rates(repeat_share=0.5)
+    first_day = day_after(11, None, 99999, 0, rates)
+    rows = day_after(11, D0, int(first_day["customer_id"].max()), first_day.height, rates)  # type: ignore[arg-type]
+    repeats = rows.filter(pl.col("checkout_type") == schema.REPEAT)
+    assert repeats.height, "a 50% repeat share should give repeats in a day"
+    identity = ["customer_id", "first_name", "last_name", "email_address"]
+    known = repeats.select(identity).join(first_day.select(identity), on="customer_id")
+    assert known.height == repeats.height  # each repeat buyer bought on the first day
+    for column in identity[1:]:
+        assert known[column].equals(known[f"{column}_right"], check_names=False)
     customers = new_customers(rows)
-    assert [c.customer_id for c in customers] == [
-        p.customer_id for p in rows if p.checkout_type == schema.FIRST_TIME
-    ]
-    assert all(c.first_purchase_date == "2020-09-01" for c in customers)
+    assert customers.columns == list(schema.COLUMNS[schema.CUSTOMER])
+    assert customers["customer_id"].to_list() == (
+        rows.filter(pl.col("checkout_type") == schema.FIRST_TIME)["customer_id"].to_list()
+    )
+    assert set(customers["first_purchase_date"]) == {rows["purchase_date"][0]}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from first_temporal import schema
-from first_temporal.checkpoint import parse_checkpoint
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import parse_checkpoint
 from first_temporal.tests.tables import (
     assert_caught,
     edit,

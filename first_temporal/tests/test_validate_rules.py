@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from first_temporal import schema
+from first_temporal.domain import schema
 from first_temporal.tests.tables import (
     assert_caught,
     edit,

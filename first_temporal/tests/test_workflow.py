@@ -7,9 +7,11 @@ import csv
 import itertools
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowFailureError
@@ -17,9 +19,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from first_temporal import schema
-from first_temporal.activities.source import Rates
+from first_temporal.activities.errors import BAD_INPUT
 from first_temporal.config import Pipeline
+from first_temporal.domain import schema
+from first_temporal.domain.rates import Rates
 from first_temporal.jobs import RunJob, RunResult
 from first_temporal.mart import reconcile
 from first_temporal.tests.snapshots import snapshot, tables
@@ -148,19 +151,35 @@ async def test_a_batch_with_a_rule_breaking_row_fails_without_writing(
     data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    from first_temporal.activities.source import generate_purchases as real
+    from first_temporal.domain import source
 
-    def buggy(*args, **kwargs):  # a generator bug: a delivery 9 days out
+    real = source.purchases
+    calls: list[int] = []
+
+    def buggy(*args: Any, **kwargs: Any) -> pl.DataFrame:  # a generator bug: 9 days out
+        calls.append(1)
         rows = real(*args, **kwargs)
-        rows[-1].delivery_date = "2020-07-12"
-        return rows
+        late = pl.int_range(pl.len()) == pl.len() - 1
+        return rows.with_columns(
+            pl.when(late)
+            .then(pl.col("purchase_date") + timedelta(days=9))
+            .otherwise(pl.col("delivery_date"))
+            .alias("delivery_date")
+        )
 
-    monkeypatch.setattr("first_temporal.activities.extractor.generate_purchases", buggy)
+    monkeypatch.setattr(source, "purchases", buggy)
     pipeline = Pipeline(location=str(data_dir), seed=2)
     with pytest.raises(WorkflowFailureError) as err:
         await run(env, task_queue, pipeline, 1)
-    assert "delivery 9 days after purchase" in str(root_cause(err.value))
-    assert not data_dir.exists() or not (data_dir / "purchase.csv").exists()
+    cause = root_cause(err.value)
+    assert isinstance(cause, ApplicationError) and cause.type == BAD_INPUT
+    assert "1 purchases: delivery not 1–5 days after purchase" in cause.message
+    assert "batch 1 (2020-07-03)" in cause.message
+    assert calls == [1]  # refused, not retried
+    assert not (data_dir / "purchase.csv").exists()
+    assert not (data_dir / "placeholder.csv").exists()
+    staging = data_dir / "_staging"
+    assert not staging.exists() or not any(staging.rglob("*.csv"))  # nothing staged either
 
 
 async def test_progress_query_reports_every_batch(

@@ -7,9 +7,9 @@ import io
 from datetime import date, timedelta
 from pathlib import Path
 
-from first_temporal import schema
-from first_temporal.checkpoint import COLUMNS, Checkpoint, parse_checkpoint
-from first_temporal.errors import BadInput
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import COLUMNS, Checkpoint, parse_checkpoint
+from first_temporal.domain.errors import BadInput
 from first_temporal.validation.report import Report
 from first_temporal.validation.rules_rows import Ctx
 from first_temporal.validation.table_load import Scanned, file_name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from first_temporal import schema
+from first_temporal.domain import schema
 from first_temporal.validation.rules_rows import Ctx, run
 
 P, D, V = schema.PURCHASE, schema.DISPUTE, schema.DELIVERY

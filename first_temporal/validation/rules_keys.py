@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from first_temporal import schema
+from first_temporal.domain import schema
 from first_temporal.validation.rules_rows import Ctx, run
 
 P, C, D, V, PR = schema.PURCHASE, schema.CUSTOMER, schema.DISPUTE, schema.DELIVERY, schema.PRODUCT

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from first_temporal import schema
+from first_temporal.domain import schema
 from first_temporal.validation.report import KEEP_PER_RULE, Report, Violation
 from first_temporal.validation.table_load import KINDS, describe, field_sql, file_name
 

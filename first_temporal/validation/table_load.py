@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from first_temporal import schema
+from first_temporal.domain import schema
 from first_temporal.validation.report import Report, Violation
 
 CHUNK = 8 << 20

@@ -12,8 +12,8 @@ import io
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from first_temporal import schema
-from first_temporal.errors import BadInput
+from first_temporal.domain import schema
+from first_temporal.domain.errors import BadInput
 
 BASE_COLUMNS = ("previous_date", "last_customer_id", "last_transaction_id")
 EXTRA_COLUMNS = (
