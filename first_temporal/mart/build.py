@@ -19,7 +19,7 @@ import duckdb
 
 from first_temporal.filelock import exclusive_lock
 from first_temporal.mart import load
-from first_temporal.mart.db import connect, one
+from first_temporal.mart.db import connect, fit_to_apply, one
 from first_temporal.mart.ddl import TABLES, VIEWS
 from first_temporal.mart.state import (
     MART_FILE,
@@ -31,7 +31,6 @@ from first_temporal.mart.state import (
 
 LOCK_FILE = ".mart.lock"
 LOCK_WAIT_SECONDS = 60.0
-SMALL_BYTES = 1 << 20
 Progress = Callable[[], None]
 
 
@@ -81,6 +80,7 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
     cp = read_committed(data_dir)
     con = connect(target)
     try:
+        stages = load.register_stages(con)
         # A file without the schema (an interrupted first apply) is a new mart too.
         created = not one(
             con,
@@ -96,13 +96,12 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
             result = MartResult(str(target), created, state.batch_number, state.batch_number)
             if cp is not None:
                 check_in_sync(state, cp, data_dir)
-                if sum(cp.ends[t] - state.offsets[t] for t in load.LOAD_ORDER) < SMALL_BYTES:
-                    con.execute("SET threads = 1")  # a day's rows: thread start-up would dominate
+                fit_to_apply(con, sum(cp.ends[t] - state.offsets[t] for t in load.LOAD_ORDER))
                 spans: list[tuple[date, date]] = []
                 for table in load.LOAD_ORDER:
                     start, end = state.offsets[table], cp.ends[table]
                     result.new_rows[table] = _apply_table(
-                        con, data_dir, table, (start, end), spans, tick
+                        con, stages[table], data_dir, table, (start, end), spans, tick
                     )
                     result.new_bytes += end - start
                 if spans:
@@ -122,6 +121,7 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
 
 def _apply_table(
     con: duckdb.DuckDBPyConnection,
+    stage: load.Stage,
     data_dir: Path,
     table: str,
     span: tuple[int, int],
@@ -131,14 +131,12 @@ def _apply_table(
     """Load the table's bytes in [start, end); note the dates they refer to in `dates`."""
     rows = 0
     for data in load.chunks(data_dir / f"{table}.csv", *span, size=load.CHUNK_BYTES):
-        frame = load.parse(table, data)
+        frame = stage.rows = load.parse(table, data)
         dates.append(load.date_span(table, frame))
-        con.register(load.STAGE, frame)
-        try:
-            load.LOADERS[table](con, frame)
-        finally:
-            con.unregister(load.STAGE)
+        load.LOADERS[table](con, frame)
         rows += frame.height
+        del frame  # this chunk's rows go before the next chunk is parsed
+        stage.clear()
         tick()
     return rows
 

@@ -7,15 +7,41 @@ from typing import Any
 
 import duckdb
 
+# A writer (apply, rebuild) runs inside the worker after each batch, so its memory must not
+# follow the size of the day it applies. Past its limit DuckDB spills what it can (the
+# transaction's new rows, join tables) to the temp directory. The process's peak sits
+# above the limit: DuckDB's allocations outside its buffer pool, polars and Python are not
+# counted. Readers (reports, exports) keep DuckDB's defaults: a partitioned export needs
+# more than this, and nothing of theirs grows with a day.
+WRITER_MEMORY_MIB = 32
+# What DuckDB cannot spill: the primary-key index entries of every row a transaction
+# inserts and its undo log, held until it commits. They come to a fifth to a quarter of
+# the CSV bytes applied, so an apply raises its limit by a quarter of those bytes.
+UNSPILLABLE_SHARE = 4
+MIB = 1 << 20
+
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    # Spill files next to the mart, in the data dir, not in a shared /tmp.
+    config: dict[str, str | bool | int | float | list[str]] = {"temp_directory": f"{path}.tmp"}
+    if not read_only:
+        config["memory_limit"] = f"{WRITER_MEMORY_MIB}MiB"
+        # A writer's statements read one chunk each, too little to share out: more threads
+        # only add their buffers and, for a day's few rows, their start-up.
+        config["threads"] = 1
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         raise duckdb.IOException(
             f"{path}: cannot open the mart ({exc}) — is it open in another process"
             " (a DuckDB shell or notebook)? Close it and retry"
         ) from exc
+
+
+def fit_to_apply(con: duckdb.DuckDBPyConnection, pending_bytes: int) -> None:
+    """Room for one apply of `pending_bytes` of CSV in one transaction (until close)."""
+    limit = WRITER_MEMORY_MIB + pending_bytes // UNSPILLABLE_SHARE // MIB
+    con.execute(f"SET memory_limit = '{limit}MiB'")
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:

@@ -21,8 +21,11 @@ from first_temporal.domain.errors import BadInput
 from first_temporal.mart.db import one
 from first_temporal.mart.ddl import CUSTOMER_KEY_BASE, DISPUTE_TYPES
 
-CHUNK_BYTES = 16 << 20
-STAGE = "mart_new_rows"
+# polars needs several times a chunk's bytes to parse it, so the chunk size bounds the
+# apply's memory whatever the day's size; smaller chunks cost more statements per day.
+CHUNK_BYTES = 4 << 20
+# The view each table's new rows are read through, one chunk at a time (see Stage).
+STAGES = {table: f"mart_new_{table}" for table in schema.BATCH_TABLES}
 
 _STR, _INT, _DATE = pl.Utf8, pl.Int64, pl.Date
 POLARS_SCHEMA: dict[str, dict[str, type[pl.DataType]]] = {
@@ -74,6 +77,35 @@ def parse(table: str, data: bytes) -> pl.DataFrame:
         raise BadInput(f"{table}.csv: cannot parse committed rows: {exc}") from None
 
 
+class Stage:
+    """A table's chunk being applied, as the view STAGES[table] reads it: no rows until
+    `rows` is set.
+
+    Registered once per apply, before its transaction, rather than each chunk's frame in
+    turn: DuckDB keeps an unregistered view's catalog entry, and the frame in it, until the
+    transaction that dropped it ends, so an apply would hold every chunk it parsed; and an
+    unregister in a failed transaction raises "transaction is aborted", hiding why it failed.
+    DuckDB reads the frame as an Arrow C stream, which, unlike a DataFrame, needs no pyarrow.
+    """
+
+    def __init__(self, table: str) -> None:
+        self.empty = pl.DataFrame(schema=POLARS_SCHEMA[table])
+        self.rows = self.empty
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return self.rows.__arrow_c_stream__(requested_schema)
+
+    def clear(self) -> None:
+        self.rows = self.empty
+
+
+def register_stages(con: duckdb.DuckDBPyConnection) -> dict[str, Stage]:
+    stages = {table: Stage(table) for table in schema.BATCH_TABLES}
+    for table, stage in stages.items():
+        con.register(STAGES[table], stage)
+    return stages
+
+
 def _inserted(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     row = one(con, sql, params)
     return int(row[0]) if row else 0
@@ -100,17 +132,13 @@ def seed_dimensions(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     path = data_dir / f"{schema.PRODUCT}.csv"
     raw = path.read_bytes() if path.is_file() else schema.catalogue_bytes()
     products = pl.read_csv(io.BytesIO(raw), infer_schema=False)
-    con.register(STAGE, products)
-    try:
-        con.execute(
-            f"""INSERT INTO dim_product
-            SELECT CAST(product_id AS INTEGER), CAST(product_id AS INTEGER), CAST(year AS SMALLINT),
-                   make, model, exterior_color, interior_color,
-                   exterior_color || ' / ' || interior_color, CAST(cost AS DECIMAL(12, 2))
-            FROM {STAGE}"""
-        )
-    finally:
-        con.unregister(STAGE)
+    columns = ("product_id", "year", "make", "model", "exterior_color", "interior_color", "cost")
+    con.executemany(
+        """INSERT INTO dim_product VALUES (
+            CAST($1 AS INTEGER), CAST($1 AS INTEGER), CAST($2 AS SMALLINT), $3, $4, $5, $6,
+            $5 || ' / ' || $6, CAST($7 AS DECIMAL(12, 2)))""",
+        products.select(columns).rows(),
+    )
     con.executemany("INSERT INTO dim_dispute_type VALUES (?, ?, ?, ?)", DISPUTE_TYPES)
 
 
@@ -134,7 +162,7 @@ def load_customers(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
         f"""INSERT INTO dim_customer
         SELECT customer_id - {CUSTOMER_KEY_BASE}, customer_id, first_name, last_name,
                email_address, first_purchase_date, {date_key("first_purchase_date")}
-        FROM {STAGE}"""
+        FROM {STAGES[schema.CUSTOMER]}"""
     )
 
 
@@ -144,7 +172,7 @@ def load_purchases(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
         f"""INSERT INTO fact_sales
         SELECT n.transaction_id, {date_key("n.purchase_date")},
                n.customer_id - {CUSTOMER_KEY_BASE}, p.product_key, p.cost, n.checkout_type
-        FROM {STAGE} n JOIN dim_product p ON p.product_id = n.product_id""",
+        FROM {STAGES[schema.PURCHASE]} n JOIN dim_product p ON p.product_id = n.product_id""",
     )
     if sales != rows.height:
         raise BadInput(f"purchase.csv: {rows.height - sales} new rows name an unknown product_id")
@@ -153,7 +181,7 @@ def load_purchases(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
         SELECT transaction_id, customer_id - {CUSTOMER_KEY_BASE}, product_id,
                {date_key("purchase_date")}, {date_key("delivery_date")}, NULL, NULL,
                purchase_date, delivery_date, NULL, NULL, 'pending', NULL
-        FROM {STAGE}"""
+        FROM {STAGES[schema.PURCHASE]}"""
     )
 
 
@@ -169,7 +197,7 @@ def load_disputes(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
                s.date_key, s.customer_key, s.product_key,
                CASE WHEN t.refunds_sale THEN s.sale_amount ELSE 0 END,
                n.dispute_date - d.purchase_date
-        FROM {STAGE} n
+        FROM {STAGES[schema.DISPUTE]} n
         JOIN dim_dispute_type t ON t.dispute_type = n.dispute_type
         JOIN fact_sales s ON s.transaction_id = n.transaction_id
         JOIN fact_delivery d ON d.transaction_id = n.transaction_id
@@ -195,7 +223,7 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
                                       THEN {date_key("n.status_date")} END,
             days_to_deliver = CASE WHEN n.status = 'delivered'
                                    THEN n.status_date - f.purchase_date END
-        FROM {STAGE} n
+        FROM {STAGES[schema.DELIVERY]} n
         WHERE f.transaction_id = n.transaction_id AND f.status = 'pending'
           AND f.transaction_id BETWEEN ? AND ?""",
         _id_range(rows),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +248,47 @@ def test_large_backlogs_are_applied_in_line_aligned_chunks(
     pieces = list(mart_load.chunks(path, start, end, size=100))
     assert all(p.endswith(b"\n") for p in pieces)
     assert b"".join(pieces) == path.read_bytes()[start:]
+
+
+def test_each_chunk_is_freed_before_the_next_while_the_transaction_stays_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The apply's memory follows the chunk, not the backlog: a chunk's parsed rows are gone
+    before the next chunk is parsed, though all of them commit in one transaction."""
+    make_tables(tmp_path, 6)
+    monkeypatch.setattr(mart_load, "CHUNK_BYTES", 700)
+    parse = mart_load.parse
+    frames: list[weakref.ref[pl.DataFrame]] = []
+    alive: list[int] = []
+
+    def tracked(table: str, data: bytes) -> pl.DataFrame:
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in frames))
+        frame = parse(table, data)
+        frames.append(weakref.ref(frame))
+        return frame
+
+    monkeypatch.setattr(mart_load, "parse", tracked)
+    apply_pending(str(tmp_path))
+    assert len(frames) > 2 * len(schema.BATCH_TABLES) and max(alive) == 0
+    assert reconcile(str(tmp_path)) == []
+
+
+def test_a_statement_failing_inside_the_transaction_reports_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not DuckDB's "transaction is aborted" from some cleanup after it."""
+    make_tables(tmp_path, 3)
+
+    def duplicate(con: duckdb.DuckDBPyConnection, rows: object) -> None:
+        con.execute("INSERT INTO fact_sales SELECT * FROM fact_sales LIMIT 1")
+
+    monkeypatch.setitem(mart_load.LOADERS, schema.DELIVERY, duplicate)
+    with pytest.raises(duckdb.ConstraintException):
+        apply_pending(str(tmp_path))
+    monkeypatch.undo()
+    assert apply_pending(str(tmp_path)).to_batch == 3
+    assert reconcile(str(tmp_path)) == []
 
 
 def test_the_worker_applies_the_mart_at_low_cpu_priority_heartbeating_meanwhile(
