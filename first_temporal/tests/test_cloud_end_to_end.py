@@ -71,3 +71,35 @@ def test_starter_with_s3_storage_leaves_hive_partitioned_objects(
         assert "s3://dealer-lake/lake/_checkpoint/placeholder.csv" in bad.stderr
     finally:
         assert worker.stop() == 0
+
+
+def test_the_days_after_a_bulk_day_run_on_s3(
+    dev_env: WorkflowEnvironment, moto: MotoServer, task_queue: str, tmp_path: Path
+):
+    """The user's path that once retried forever: the day after a bulk day returned its
+    3.4 MB of events through Temporal. Now every step hands on references only."""
+    address = dev_env.client.service_client.config.target_host
+    s3 = boto3.client("s3")
+    s3.create_bucket(
+        Bucket="bulk-lake", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+    worker = WorkerProcess(address, task_queue, tmp_path / "worker.log")
+    lake = {"ETL_STORAGE": "s3://bulk-lake/lake"}
+    try:
+        for args in (("--runs", "20"), ("--purchases", "200000"), ("--runs", "2")):
+            result = starter(address, "--task-queue", task_queue, *args, timeout=180, **lake)
+            assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[-1].startswith("done: 2 batch(es)")
+        checkpoint = s3.get_object(Bucket="bulk-lake", Key="lake/_checkpoint/placeholder.csv")
+        row = checkpoint["Body"].read().decode().splitlines()[1].split(",")
+        assert row[3] == "23"  # batch_number
+        delivered = sum(
+            s3.get_object(Bucket="bulk-lake", Key=o["Key"])["Body"].read().count(b"\n") - 1
+            for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket="bulk-lake", Prefix="lake/delivery/"
+            )
+            for o in page.get("Contents", [])
+        )
+        assert delivered > 100_000  # the bulk day's purchases were delivered on the days after
+    finally:
+        assert worker.stop() == 0
