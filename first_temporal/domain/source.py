@@ -68,7 +68,12 @@ class Day:
     purchases: int
     first_transaction_id: int
     last_customer_id: int  # before the day: repeat buyers are picked up to it
-    new_customers: int
+
+    def new_customers(self, rates: Rates, before: int | None = None) -> int:
+        """First-time buyers among the day's purchases (or its first `before` ones)."""
+        count = self.purchases if before is None else before
+        existing = self.last_customer_id - schema.FIRST_CUSTOMER_ID + 1
+        return count - int(repeat_flags(self.key, existing, rates, 0, count).sum())
 
 
 def batch_key(seed: int, day: date, last_customer_id: int, last_transaction_id: int) -> int:
@@ -97,17 +102,17 @@ def plan_days(
     purchases: int | None = None,
 ) -> list[Day]:
     """The next `days` business days after the checkpoint; `purchases` overrides each
-    day's volume (10–20)."""
+    day's volume (10–20). The last day's new customers are not counted: nothing here
+    depends on them, and on a million-row day they cost a million hashes."""
     plan: list[Day] = []
-    for _ in range(days):
+    for index in range(days):
+        if index:
+            last_customer_id += plan[-1].new_customers(rates)
         day = next_batch_date(seed, previous)
         key = batch_key(seed, day, last_customer_id, last_transaction_id)
         count = purchases if purchases is not None else 10 + draw_one(key, SALT_COUNT, 0) % 11
-        existing = last_customer_id - schema.FIRST_CUSTOMER_ID + 1
-        new = count - int(repeat_flags(key, existing, rates, 0, count).sum())
-        plan.append(Day(day, key, count, last_transaction_id + 1, last_customer_id, new))
-        previous, last_customer_id = day, last_customer_id + new
-        last_transaction_id += count
+        plan.append(Day(day, key, count, last_transaction_id + 1, last_customer_id))
+        previous, last_transaction_id = day, last_transaction_id + count
     return plan
 
 
@@ -202,11 +207,7 @@ def _first_new_customer(
     index = int(np.searchsorted(day_starts, start, side="right") - 1)
     index = min(index, len(plan) - 1)
     day = plan[index]
-    earlier = sum(d.new_customers for d in plan[:index])
-    existing = day.last_customer_id - schema.FIRST_CUSTOMER_ID + 1
-    within = int(start - day_starts[index])
-    repeats = int(repeat_flags(day.key, existing, rates, 0, within).sum())
-    return plan[0].last_customer_id + 1 + earlier + within - repeats
+    return day.last_customer_id + 1 + day.new_customers(rates, int(start - day_starts[index]))
 
 
 def new_customers(purchases: pl.DataFrame) -> pl.DataFrame:

@@ -60,7 +60,7 @@ class Columnar:
         self.tables[schema.DELIVERY].append(deliveries)
         self.tables[schema.DISPUTE].append(disputes)
         self.previous = plan[-1].date
-        self.last_customer_id += sum(d.new_customers for d in plan)
+        self.last_customer_id += sum(d.new_customers(self.rates) for d in plan)
         self.last_transaction_id += sum(d.purchases for d in plan)
         return plan
 

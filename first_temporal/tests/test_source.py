@@ -80,7 +80,11 @@ def test_a_span_plans_each_day_from_the_one_before():
     for day in plan:
         [alone] = plan_days(4, Rates(), previous, customer, txn, 1)
         assert day == alone
-        previous, customer, txn = day.date, customer + day.new_customers, txn + day.purchases
+        previous, customer, txn = (
+            day.date,
+            customer + day.new_customers(Rates()),
+            txn + day.purchases,
+        )
     span = purchases(4, Rates(), plan)
     assert span["transaction_id"].to_list() == list(range(1, txn + 1))
     assert span["purchase_date"].unique(maintain_order=True).to_list() == [d.date for d in plan]
