@@ -206,12 +206,15 @@ class Bench:
         self.record("--runs 30 == thirty --runs 1 (bytes)", "identical" if same else "DIFFERENT")
         await self.mart_settled(client, data)
 
-    async def bulk(self, client: Client, purchases: int, repeats: int = 3) -> Path:
-        """Medians of `repeats` runs each: this machine's timings vary by a fifth."""
-        references, runs = self.reference("bulk", purchases, repeats), []
+    async def bulk(self, client: Client, purchases: int, repeats: int = 5) -> Path:
+        """Medians of `repeats` runs each, the reference and the starter taking turns: this
+        machine's timings of either vary by a third from one run to the next."""
+        references: list[float] = []
+        runs: list[float] = []
         self.start_worker()  # a fresh worker, so its peak RSS is these batches'
         rss_batch = 0.0
         for i in range(repeats):
+            references += self.reference("bulk", purchases, 1)
             data = self.work / ("bulk" if i == 0 else f"bulk-{i}")
             # Written back first: the last run's tables and mart, still dirty in the page
             # cache, would otherwise be flushed inside this run's fsyncs.
