@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from first_temporal.activities.extractor import Extractor, OpenStorage
+from first_temporal.activities.extractor import Extractor
 from first_temporal.activities.loader import Loader
 from first_temporal.activities.mart import MartActivities
+from first_temporal.activities.staging import OpenStorage
 from first_temporal.activities.transformer import Transformer
 
 

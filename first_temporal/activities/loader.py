@@ -6,8 +6,8 @@ from __future__ import annotations
 from temporalio import activity
 
 from first_temporal.activities.errors import terminal
-from first_temporal.activities.extractor import OpenStorage
 from first_temporal.activities.heartbeat import keep_alive
+from first_temporal.activities.staging import OpenStorage
 from first_temporal.domain import schema
 from first_temporal.jobs import BatchSummary, LoadJob, WaitJob
 from first_temporal.storage.base import Manifest

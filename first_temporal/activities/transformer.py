@@ -7,10 +7,10 @@ import polars as pl
 from temporalio import activity
 
 from first_temporal.activities.errors import terminal
-from first_temporal.activities.extractor import OpenStorage, part_name, spec_of
 from first_temporal.activities.heartbeat import keep_alive
+from first_temporal.activities.staging import OpenStorage, spec_of, stage_tables
 from first_temporal.domain import schema
-from first_temporal.domain.batch import rows_per_day, transform, window_since
+from first_temporal.domain.batch import transform, window_since
 from first_temporal.domain.lifecycle import OPEN_COLUMNS
 from first_temporal.jobs import Staged, TransformJob
 
@@ -34,15 +34,13 @@ class Transformer:
             todays = frames[-1] if job.purchases else None
             end = part.start + (todays.height if todays is not None else 0)
             deliveries, disputes = transform(spec, plan, pl.concat(frames))
-            files: dict[str, list[str]] = {}
-            for table, frame in ((schema.DISPUTE, disputes), (schema.DELIVERY, deliveries)):
-                if frame.height:
-                    files[table] = [part_name(part, table, end)]
-                    storage.stage(files[table][0], table, frame)
-        return Staged(
-            files=files,
-            rows={
-                schema.DISPUTE: rows_per_day(plan, disputes["batch_day"]),
-                schema.DELIVERY: rows_per_day(plan, deliveries["batch_day"]),
-            },
-        )
+            return stage_tables(
+                storage,
+                part,
+                end,
+                plan,
+                {
+                    schema.DISPUTE: (disputes, "batch_day"),
+                    schema.DELIVERY: (deliveries, "batch_day"),
+                },
+            )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from temporalio.testing import ActivityEnvironment
 
-from first_temporal.activities.extractor import Extractor, OpenStorage
+from first_temporal.activities.extractor import Extractor
 from first_temporal.activities.loader import Loader
+from first_temporal.activities.staging import OpenStorage
 from first_temporal.activities.transformer import Transformer
 from first_temporal.config import Pipeline, open_storage
 from first_temporal.domain import schema
