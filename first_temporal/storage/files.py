@@ -1,0 +1,92 @@
+"""Byte-level file work of the local tables: atomic replaces, appends of staged parts in
+the kernel, and finding a date in an append-ordered table without reading it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+
+from first_temporal.domain import schema
+
+COPY_BUFFER = 8 << 20
+LINE_PROBE = 4096  # longer than any table line
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see the old or the new file, whole."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_at(fh: BinaryIO, at: int, parts: list[Path]) -> int:
+    """Put the staged `parts` at byte `at` of an open table, cutting what followed, and
+    fsync. Returns the new end."""
+    fh.truncate(at)
+    fh.seek(at)
+    for part in parts:
+        copy_into(part, fh.fileno())
+    os.fsync(fh.fileno())
+    return os.lseek(fh.fileno(), 0, os.SEEK_END)
+
+
+def first_line_since(fh: BinaryIO, low: int, high: int, since: str) -> int:
+    """Byte offset of the first purchase line in [low, high) bought on or after `since`
+    (high when none): a binary search, since purchases are appended in date order, so
+    finding the window costs a few reads whatever the table's size."""
+    column = schema.COLUMNS[schema.PURCHASE].index("purchase_date")
+    floor = low
+
+    def line_start(position: int) -> int:
+        while position > floor:
+            back = max(floor, position - LINE_PROBE)
+            fh.seek(back)
+            cut = fh.read(position - back).rfind(b"\n")
+            if cut >= 0:
+                return back + cut + 1
+            position = back
+        return floor
+
+    def bought_since(position: int) -> bool:
+        fh.seek(line_start(position))
+        line = fh.read(LINE_PROBE).split(b"\n", 1)[0].decode("utf-8", "replace")
+        return line.split(",")[column] >= since
+
+    while low < high:  # the first byte whose line was bought since: always a line start
+        middle = (low + high) // 2
+        if bought_since(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def copy_into(source: Path, fd: int) -> None:
+    """Append a staged file at fd's position, in the kernel where it can (copy_file_range)."""
+    with open(source, "rb") as src:
+        remaining = os.fstat(src.fileno()).st_size
+        try:
+            while remaining > 0:
+                copied = os.copy_file_range(src.fileno(), fd, remaining)
+                if copied == 0:
+                    break
+                remaining -= copied
+        except OSError:  # another filesystem or kernel: copy through user space
+            os.lseek(fd, 0, os.SEEK_END)
+            src.seek(os.fstat(src.fileno()).st_size - remaining)
+            with os.fdopen(os.dup(fd), "ab") as dst:
+                shutil.copyfileobj(src, dst, COPY_BUFFER)
