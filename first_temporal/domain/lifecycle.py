@@ -85,6 +85,8 @@ def events(
         dtype=np.int64,
     )
     kind = fates(seed, rates, txn)
+    # The window each kind may be filed in: a cancellation before delivery, a return for
+    # refund from delivery to refund_till, a return for no refund after it, within 90 days.
     first = np.select([kind == 1, kind == 2], [bought, delivered], refund_till + 1)
     last = np.select(
         [kind == 1, kind == 2], [delivered - 1, refund_till], bought + schema.DISPUTE_WINDOW_DAYS
