@@ -20,30 +20,13 @@ from first_temporal.domain import schema
 from first_temporal.domain.errors import BadInput
 from first_temporal.mart.db import one
 from first_temporal.mart.ddl import CUSTOMER_KEY_BASE, DISPUTE_TYPES
+from first_temporal.storage.csv import SCHEMAS
 
 # polars needs several times a chunk's bytes to parse it, so the chunk size bounds the
 # apply's memory whatever the day's size; smaller chunks cost more statements per day.
 CHUNK_BYTES = 4 << 20
 # The view each table's new rows are read through, one chunk at a time (see Stage).
 STAGES = {table: f"mart_new_{table}" for table in schema.BATCH_TABLES}
-
-_STR, _INT, _DATE = pl.Utf8, pl.Int64, pl.Date
-POLARS_SCHEMA: dict[str, dict[str, type[pl.DataType]]] = {
-    schema.PURCHASE: {
-        "customer_id": _INT, "first_name": _STR, "last_name": _STR, "email_address": _STR,
-        "checkout_type": _STR, "transaction_id": _INT, "product_id": _INT,
-        "purchase_date": _DATE, "delivery_date": _DATE, "refund_till": _DATE, "delivered": _STR,
-    },
-    schema.CUSTOMER: {
-        "customer_id": _INT, "first_name": _STR, "last_name": _STR, "email_address": _STR,
-        "first_purchase_date": _DATE,
-    },
-    schema.DISPUTE: {
-        "customer_id": _INT, "transaction_id": _INT, "product_id": _INT,
-        "dispute_type": _STR, "dispute_date": _DATE,
-    },
-    schema.DELIVERY: {"transaction_id": _INT, "status": _STR, "status_date": _DATE},
-}  # fmt: skip
 
 
 def date_key(column: str) -> str:
@@ -72,7 +55,7 @@ def chunks(path: Path, start: int, end: int, size: int = CHUNK_BYTES) -> Iterato
 
 def parse(table: str, data: bytes) -> pl.DataFrame:
     try:
-        return pl.read_csv(io.BytesIO(data), has_header=False, schema=POLARS_SCHEMA[table])
+        return pl.read_csv(io.BytesIO(data), has_header=False, schema=SCHEMAS[table])
     except pl.exceptions.PolarsError as exc:  # malformed text; not a cancellation, say
         raise BadInput(f"{table}.csv: cannot parse committed rows: {exc}") from None
 
@@ -89,7 +72,7 @@ class Stage:
     """
 
     def __init__(self, table: str) -> None:
-        self.empty = pl.DataFrame(schema=POLARS_SCHEMA[table])
+        self.empty = pl.DataFrame(schema=SCHEMAS[table])
         self.rows = self.empty
 
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:

@@ -11,8 +11,8 @@ import polars as pl
 from first_temporal.domain import schema
 from first_temporal.mart.build import mart_path
 from first_temporal.mart.db import connect, one
-from first_temporal.mart.load import POLARS_SCHEMA
 from first_temporal.mart.state import load_state, read_committed
+from first_temporal.storage.csv import SCHEMAS
 
 # name -> (SQL over the committed CSV rows, SQL over the mart); each returns one row.
 CHECKS: dict[str, tuple[str, str]] = {
@@ -65,7 +65,7 @@ def committed_rows(data_dir: Path, table: str, end: int) -> pl.DataFrame:
     path = data_dir / f"{table}.csv"
     with open(path, "rb") as fh:
         raw = fh.read(end)
-    return pl.read_csv(io.BytesIO(raw), schema=POLARS_SCHEMA[table])
+    return pl.read_csv(io.BytesIO(raw), schema=SCHEMAS[table])
 
 
 def products(data_dir: Path) -> pl.DataFrame:
@@ -93,7 +93,7 @@ def reconcile(data_dir: str) -> list[str]:
             problems.append(f"batch: mart has {state.batch_number}, tables have {cp_batch}")
         for table in schema.BATCH_TABLES:
             if cp is None:
-                frame = pl.DataFrame(schema=POLARS_SCHEMA[table])
+                frame = pl.DataFrame(schema=SCHEMAS[table])
             else:
                 frame = committed_rows(root, table, cp.ends[table])
                 if state.offsets[table] != cp.ends[table]:

@@ -11,7 +11,7 @@ import polars as pl
 from first_temporal.domain import schema
 from first_temporal.domain.errors import BadInput
 
-DTYPES: dict[str, type[pl.DataType]] = {
+_TYPED: dict[str, type[pl.DataType]] = {
     "customer_id": pl.Int64,
     "transaction_id": pl.Int64,
     "product_id": pl.Int64,
@@ -21,6 +21,12 @@ DTYPES: dict[str, type[pl.DataType]] = {
     "first_purchase_date": pl.Date,
     "dispute_date": pl.Date,
     "status_date": pl.Date,
+}
+# Every batch table's columns with their polars types (the rest are text): the one schema
+# the loads, the mart and its reconciliation read the tables with.
+SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
+    table: {c: _TYPED.get(c, pl.Utf8) for c in schema.COLUMNS[table]}
+    for table in schema.BATCH_TABLES
 }
 
 
@@ -47,10 +53,9 @@ def read(
     """Rows of `table` (only `columns`, when given) from a file or bytes; BadInput names
     `where` when they do not parse."""
     wanted = list(columns or schema.COLUMNS[table])
-    types = {c: DTYPES.get(c, pl.Utf8) for c in schema.COLUMNS[table]}
     data = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
-        return pl.scan_csv(data, has_header=header, schema=types).select(wanted).collect()
+        return pl.scan_csv(data, has_header=header, schema=SCHEMAS[table]).select(wanted).collect()
     except (pl.exceptions.PolarsError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(f"{where}: cannot parse the {table} rows: {first}") from None
@@ -58,4 +63,4 @@ def read(
 
 def empty(table: str, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
     wanted = columns or schema.COLUMNS[table]
-    return pl.DataFrame(schema={c: DTYPES.get(c, pl.Utf8) for c in wanted})
+    return pl.DataFrame(schema={c: SCHEMAS[table][c] for c in wanted})
