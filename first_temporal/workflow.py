@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from first_temporal.activities.mart import MartActivities
     from first_temporal.activities.transformer import Transformer
     from first_temporal.config import WORKFLOW_TASK_TIMEOUT
+    from first_temporal.domain import schema
     from first_temporal.domain.checkpoint import Checkpoint
     from first_temporal.jobs import (
         BatchJob,
@@ -134,8 +135,9 @@ class EtlBatchWorkflow:
                 extracted = await step(Extractor.extract_purchases, part, tuning)
                 if index == 0:
                     _tag_batch_date(extracted.dates[0])
-                    self._stage = "transform" if len(bounds) == 1 else self._stage
-                purchases = extracted.files.get("purchase", [])
+                if len(bounds) == 1:
+                    self._stage = "transform"
+                purchases = extracted.files.get(schema.PURCHASE, [])
                 events = await step(
                     Transformer.derive_lifecycle_events,
                     TransformJob(part, purchases, with_window=index == 0),

@@ -26,14 +26,14 @@ class Transformer:
         spec = spec_of(part)
         with terminal(), keep_alive():
             plan = spec.plan()
-            frames = [storage.read_staged(n, schema.PURCHASE, OPEN_COLUMNS) for n in job.purchases]
-            if job.with_window:
-                frames.insert(
-                    0, storage.read_window(part.checkpoint, window_since(plan), OPEN_COLUMNS)
-                )
-            todays = frames[-1] if job.purchases else None
-            end = part.start + (todays.height if todays is not None else 0)
-            deliveries, disputes = transform(spec, plan, pl.concat(frames))
+            todays = [storage.read_staged(n, schema.PURCHASE, OPEN_COLUMNS) for n in job.purchases]
+            window = (
+                [storage.read_window(part.checkpoint, window_since(plan), OPEN_COLUMNS)]
+                if job.with_window
+                else []
+            )
+            end = part.start + sum(frame.height for frame in todays)
+            deliveries, disputes = transform(spec, plan, pl.concat([*window, *todays]))
             return stage_tables(
                 storage,
                 part,
