@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -111,7 +111,8 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
                 result.to_batch = cp.batch_number
             con.commit()
         except BaseException:
-            con.rollback()
+            with suppress(duckdb.TransactionException):  # a failed COMMIT has ended it
+                con.rollback()
             raise
     finally:
         con.close()

@@ -24,7 +24,7 @@ from first_temporal.storage.csv import SCHEMAS
 
 # polars needs several times a chunk's bytes to parse it, so the chunk size bounds the
 # apply's memory whatever the day's size; smaller chunks cost more statements per day.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 2 << 20
 # The view each table's new rows are read through, one chunk at a time (see Stage).
 STAGES = {table: f"mart_new_{table}" for table in schema.BATCH_TABLES}
 
