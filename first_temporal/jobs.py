@@ -49,12 +49,13 @@ class Staged:
     files: dict[str, list[str]]
     rows: dict[str, list[int]]
     dates: list[str] = field(default_factory=list)  # the batch's dates (from extract)
+    open_purchases: list[str] = field(default_factory=list)  # for transform (hand_over)
 
 
 @dataclass(frozen=True)
 class TransformJob:
     part: PartJob
-    purchases: list[str]  # the part's staged purchase files
+    purchases: list[str]  # the part's open purchases, as extract handed them over
     with_window: bool  # the committed window's events go with the batch's first part
 
 

@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from first_temporal.activities.mart import MartActivities
     from first_temporal.activities.transformer import Transformer
     from first_temporal.config import WORKFLOW_TASK_TIMEOUT
-    from first_temporal.domain import schema
     from first_temporal.domain.checkpoint import Checkpoint
     from first_temporal.jobs import (
         BatchJob,
@@ -137,10 +136,9 @@ class EtlBatchWorkflow:
                     _tag_batch_date(extracted.dates[0])
                 if len(bounds) == 1:
                     self._stage = "transform"
-                purchases = extracted.files.get(schema.PURCHASE, [])
                 events = await step(
                     Transformer.derive_lifecycle_events,
-                    TransformJob(part, purchases, with_window=index == 0),
+                    TransformJob(part, extracted.open_purchases, with_window=index == 0),
                     tuning,
                 )
                 return [extracted, events]

@@ -19,10 +19,10 @@ def spec_of(job: PartJob) -> BatchSpec:
     return BatchSpec(job.pipeline.seed, job.pipeline.rates, job.checkpoint, job.days, job.purchases)
 
 
-def part_name(job: PartJob, table: str, end: int) -> str:
+def part_name(job: PartJob, table: str, end: int, extension: str = "csv") -> str:
     """A part is named by its rows, in a folder named by everything its bytes depend on."""
     folder = staging_folder(spec_of(job).identity, job.checkpoint)
-    return staged_name(folder, table, f"rows-{job.start:010d}-{end:010d}")
+    return staged_name(folder, table, f"rows-{job.start:010d}-{end:010d}", extension)
 
 
 def stage_tables(

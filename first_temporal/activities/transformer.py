@@ -26,7 +26,7 @@ class Transformer:
         spec = spec_of(part)
         with terminal(), keep_alive():
             plan = spec.plan()
-            todays = [storage.read_staged(n, schema.PURCHASE, OPEN_COLUMNS) for n in job.purchases]
+            todays = [storage.take_over(name) for name in job.purchases]
             window = (
                 [storage.read_window(part.checkpoint, window_since(plan), OPEN_COLUMNS)]
                 if job.with_window

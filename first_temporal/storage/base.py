@@ -40,8 +40,8 @@ def staging_prefix(batch_number: int) -> str:
     return f"batch-{batch_number:06d}-"
 
 
-def staged_name(folder: str, table: str, part: str) -> str:
-    return f"{folder}/{table}-{part}.csv"
+def staged_name(folder: str, table: str, part: str, extension: str = "csv") -> str:
+    return f"{folder}/{table}-{part}.{extension}"
 
 
 class Storage(Protocol):
@@ -66,7 +66,14 @@ class Storage(Protocol):
         not at all; the same bytes on every attempt)."""
         ...
 
-    def read_staged(self, name: str, table: str, columns: tuple[str, ...]) -> pl.DataFrame: ...
+    def hand_over(self, name: str, frame: pl.DataFrame) -> None:
+        """Keep columns one step gives the next, beside the staged parts (Arrow IPC: read
+        back without parsing; never appended to a table)."""
+        ...
+
+    def take_over(self, name: str) -> pl.DataFrame:
+        """What hand_over kept under `name` (FileNotFoundError, retryable, when missing)."""
+        ...
 
     def drop_staged(self, batch_number: int) -> None:
         """Forget the staged parts of committed batches (up to `batch_number`)."""

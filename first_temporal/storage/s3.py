@@ -29,6 +29,7 @@ of Checkpoint.initial, so a new pipeline starts from the same record on every ba
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Iterator
@@ -230,8 +231,13 @@ class S3Storage:
     def stage(self, name: str, table: str, frame: pl.DataFrame) -> None:
         self._put(self.staged_key(name), csv.encode(table, frame))
 
-    def read_staged(self, name: str, table: str, columns: tuple[str, ...]) -> pl.DataFrame:
-        return csv.read(table, self._staged(name), self.url(self.staged_key(name)), columns)
+    def hand_over(self, name: str, frame: pl.DataFrame) -> None:
+        out = io.BytesIO()
+        frame.write_ipc(out)
+        self._put(self.staged_key(name), out.getvalue())
+
+    def take_over(self, name: str) -> pl.DataFrame:
+        return pl.read_ipc(io.BytesIO(self._staged(name)))
 
     def _staged(self, name: str) -> bytes:
         found = self._get(self.staged_key(name))

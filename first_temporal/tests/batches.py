@@ -10,7 +10,6 @@ from first_temporal.activities.loader import Loader
 from first_temporal.activities.staging import OpenStorage
 from first_temporal.activities.transformer import Transformer
 from first_temporal.config import Pipeline, open_storage
-from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.jobs import (
     BatchJob,
@@ -45,9 +44,9 @@ def stage_batch(
     for index, (start, end) in enumerate(part_bounds(job)):
         part = PartJob(pipeline, cp, days, purchases, start, end)
         extracted = act.run(extractor.extract_purchases, part)
-        purchase_files = extracted.files.get(schema.PURCHASE, [])
+        handed = extracted.open_purchases
         events = act.run(
-            transformer.derive_lifecycle_events, TransformJob(part, purchase_files, index == 0)
+            transformer.derive_lifecycle_events, TransformJob(part, handed, index == 0)
         )
         staged += [extracted, events]
     return LoadJob(pipeline, cp, staged[0].dates, staged)

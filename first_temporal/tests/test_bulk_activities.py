@@ -17,9 +17,11 @@ from first_temporal.activities.transformer import Transformer
 from first_temporal.config import Pipeline, open_storage
 from first_temporal.domain import schema
 from first_temporal.domain.batch import BatchSpec
+from first_temporal.domain.lifecycle import OPEN_COLUMNS
 from first_temporal.domain.source import purchases
 from first_temporal.jobs import BatchJob, LoadJob, PartJob, Staged, TransformJob
 from first_temporal.settings import Tuning
+from first_temporal.storage import csv
 from first_temporal.storage.local import LocalStorage
 from first_temporal.tests.batches import read_checkpoint, run_batch, run_batches, stage_batch
 from first_temporal.tests.snapshots import tables
@@ -50,7 +52,7 @@ def stage_part(pipeline: Pipeline, index: int, start: int, end: int | None) -> l
     part = PartJob(pipeline, cp, 1, TOTAL, start, end)
     act = ActivityEnvironment()
     extracted = act.run(Extractor(open_storage).extract_purchases, part)
-    job = TransformJob(part, extracted.files[schema.PURCHASE], with_window=index == 0)
+    job = TransformJob(part, extracted.open_purchases, with_window=index == 0)
     return [extracted, act.run(Transformer(open_storage).derive_lifecycle_events, job)]
 
 
@@ -80,11 +82,13 @@ def test_each_part_stages_its_own_rows_under_a_name_given_by_them(tmp_path: Path
     assert [sum(s.rows[schema.PURCHASE]) for s in extracted] == [h - lo for lo, h in bounds]
     storage = LocalStorage(tmp_path / "data")
     staged = pl.concat(
-        storage.read_staged(n[0], schema.PURCHASE, schema.COLUMNS[schema.PURCHASE]) for n in names
+        csv.read(schema.PURCHASE, str(storage.staged_path(n[0])), n[0]) for n in names
     )
     spec = BatchSpec(5, pipeline.rates, load.checkpoint, 1, TOTAL)
     whole = purchases(5, pipeline.rates, spec.plan()).select(schema.COLUMNS[schema.PURCHASE])
     assert staged.equals(whole)
+    handed = pl.concat(storage.take_over(n) for s in extracted for n in s.open_purchases)
+    assert handed.equals(whole.select(OPEN_COLUMNS))  # what transform reads of them
     customers = sum(sum(s.rows[schema.CUSTOMER]) for s in extracted)
     assert customers == (whole["checkout_type"] == schema.FIRST_TIME).sum() > 0
     assert {tuple(s.dates) for s in extracted} == {tuple(load.dates)} and len(load.dates) == 1
