@@ -13,9 +13,19 @@ from first_temporal.jobs import BatchSummary, LoadJob, WaitJob
 from first_temporal.storage.base import Manifest
 
 
+def day_rows(job: LoadJob) -> dict[str, list[int]]:
+    """Each table's rows per batch date, over all parts."""
+    days = range(len(job.dates))
+    return {
+        t: [sum(p.rows[t][d] for p in job.parts if t in p.rows) for d in days]
+        for t in schema.BATCH_TABLES
+    }
+
+
 def manifest_of(job: LoadJob) -> Manifest:
     cp = job.checkpoint
-    totals = {t: sum(sum(p.rows.get(t, [])) for p in job.parts) for t in schema.BATCH_TABLES}
+    per_day = day_rows(job)
+    totals = {t: sum(per_day[t]) for t in schema.BATCH_TABLES}
     return Manifest(
         batch_number=cp.batch_number + len(job.dates),
         batch_date=job.dates[-1],
@@ -23,12 +33,16 @@ def manifest_of(job: LoadJob) -> Manifest:
         last_transaction_id=cp.last_transaction_id + totals[schema.PURCHASE],
         rows=totals,
         staged={t: [n for p in job.parts for n in p.files.get(t, [])] for t in schema.BATCH_TABLES},
+        dates=job.dates,
+        day_rows=per_day,
     )
 
 
 def summaries_of(job: LoadJob) -> list[BatchSummary]:
+    per_day = day_rows(job)
+
     def on(table: str, day: int) -> int:
-        return sum(p.rows[table][day] for p in job.parts if table in p.rows)
+        return per_day[table][day]
 
     return [
         BatchSummary(

@@ -206,7 +206,7 @@ class Bench:
         self.record("--runs 30 == thirty --runs 1 (bytes)", "identical" if same else "DIFFERENT")
         await self.mart_settled(client, data)
 
-    async def bulk(self, client: Client, purchases: int, repeats: int = 5) -> Path:
+    async def bulk(self, client: Client, purchases: int, repeats: int = 7) -> Path:
         """Medians of `repeats` runs each, the reference and the starter taking turns: this
         machine's timings of either vary by a third from one run to the next."""
         references: list[float] = []

@@ -25,6 +25,8 @@ class Manifest:
     last_transaction_id: int
     rows: dict[str, int]  # rows it adds, per table
     staged: dict[str, list[str]] = field(default_factory=dict)
+    dates: list[str] = field(default_factory=list)  # every batch date it commits
+    day_rows: dict[str, list[int]] = field(default_factory=dict)  # rows per date, per table
 
 
 def staging_folder(identity: str, checkpoint: Checkpoint) -> str:

@@ -3,15 +3,19 @@ the kernel, and finding a date in an append-ordered table without reading it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from first_temporal.domain import schema
 
 COPY_BUFFER = 8 << 20
 LINE_PROBE = 4096  # longer than any table line
+NEWLINE = ord("\n")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -90,3 +94,32 @@ def copy_into(source: Path, fd: int) -> None:
             src.seek(os.fstat(src.fileno()).st_size - remaining)
             with os.fdopen(os.dup(fd), "ab") as dst:
                 shutil.copyfileobj(src, dst, COPY_BUFFER)
+
+
+def day_digests(fh: BinaryIO, start: int, end: int, lines: list[int]) -> list[tuple[int, str]]:
+    """Split the bytes [start, end) of a table into runs of `lines` lines (one run per
+    batch date) and return each run's end and SHA-256: the ledger's record of a commit."""
+    if len(lines) == 1:  # one date, one run: no line to find (a bulk day's 100s of MB)
+        return [(end, _sha256_of(fh, start, end))]
+    fh.seek(start)
+    data = fh.read(end - start)  # spans only: many dates, a few MB at most
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE) + 1
+    ends = np.concatenate([[0], breaks])[np.cumsum(lines)]
+    runs, low = [], 0
+    for high in ends.tolist():
+        runs.append((start + high, hashlib.sha256(data[low:high]).hexdigest()))
+        low = high
+    return runs
+
+
+def _sha256_of(fh: BinaryIO, start: int, end: int) -> str:
+    hashed = hashlib.sha256()
+    fh.seek(start)
+    remaining = end - start
+    while remaining > 0:
+        piece = fh.read(min(COPY_BUFFER, remaining))
+        if not piece:
+            raise OSError(f"{fh.name}: ends before byte {end}")
+        hashed.update(piece)
+        remaining -= len(piece)
+    return hashed.hexdigest()

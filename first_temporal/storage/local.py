@@ -27,13 +27,13 @@ from pathlib import Path
 
 import polars as pl
 
-from first_temporal.domain import schema
+from first_temporal.domain import ledger, schema
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.errors import BadInput
 from first_temporal.filelock import exclusive_lock
-from first_temporal.storage import csv
+from first_temporal.storage import csv, local_ledger
 from first_temporal.storage.base import Manifest, key_column, settled
-from first_temporal.storage.files import atomic_write, first_line_since, write_at
+from first_temporal.storage.files import atomic_write, day_digests, first_line_since, write_at
 
 log = logging.getLogger(__name__)
 
@@ -263,9 +263,12 @@ class LocalStorage:
             # one after another, 0.10 s side by side).
             with ThreadPoolExecutor(len(schema.BATCH_TABLES), "append") as tables:
                 appended = tables.map(
-                    lambda t: self._append(t, current.ends[t], parts[t]), schema.BATCH_TABLES
+                    lambda t: self._append(t, current.ends[t], parts[t], manifest),
+                    schema.BATCH_TABLES,
                 )
-                ends = dict(zip(schema.BATCH_TABLES, appended, strict=True))
+                runs = dict(zip(schema.BATCH_TABLES, appended, strict=True))
+            ends = {t: runs[t][-1][0] if runs[t] else current.ends[t] for t in schema.BATCH_TABLES}
+            self._record(current, manifest, runs)
             committed = current.advanced(
                 previous_date=manifest.batch_date,
                 last_customer_id=manifest.last_customer_id,
@@ -294,7 +297,39 @@ class LocalStorage:
             atomic_write(self.path(schema.PRODUCT), schema.catalogue_bytes())
         atomic_write(self.root / schema.CHECKPOINT_FILE, initial.to_csv())
 
-    def _append(self, table: str, committed_end: int, parts: list[Path]) -> int:
+    def _record(
+        self, current: Checkpoint, manifest: Manifest, runs: dict[str, list[tuple[int, str]]]
+    ) -> None:
+        """The ledger's rows of the batches being committed, after the tables' bytes and
+        before the checkpoint (rows of an earlier attempt that did not commit go first)."""
+        previous = local_ledger.cut_after(self.root, current.batch_number)
+        rows = dict(current.rows)
+        customer, transaction = current.last_customer_id, current.last_transaction_id
+        lines = []
+        for day, batch_date in enumerate(manifest.dates):
+            tables = {}
+            for t in schema.BATCH_TABLES:
+                rows[t] += manifest.day_rows[t][day]
+                end, hashed = runs[t][day]
+                tables[t] = ledger.Appended(rows[t], end, hashed)
+            customer += manifest.day_rows[schema.CUSTOMER][day]
+            transaction += manifest.day_rows[schema.PURCHASE][day]
+            row = ledger.LedgerRow(
+                current.batch_number + 1 + day,
+                batch_date,
+                customer,
+                transaction,
+                tables,
+                ledger.digest(previous),
+            )
+            previous = row.line()
+            lines.append(previous)
+        local_ledger.append(self.root, lines)
+
+    def _append(
+        self, table: str, committed_end: int, parts: list[Path], manifest: Manifest
+    ) -> list[tuple[int, str]]:
+        """The staged parts after the committed end; each batch date's end and digest."""
         path = self.path(table)
         if not path.is_file():
             atomic_write(path, schema.header_line(table))
@@ -306,4 +341,5 @@ class LocalStorage:
                     path,
                     size - committed_end,
                 )
-            return write_at(fh, committed_end, parts)
+            end = write_at(fh, committed_end, parts)
+            return day_digests(fh, committed_end, end, manifest.day_rows[table])

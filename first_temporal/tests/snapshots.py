@@ -11,6 +11,7 @@ TABLE_FILES = (
     "dispute.csv",
     "delivery.csv",
     "product.csv",
+    "ledger.csv",
 )
 
 

@@ -14,6 +14,7 @@ from first_temporal.activities.errors import STALE_BATCH
 from first_temporal.activities.loader import Loader
 from first_temporal.config import Pipeline, open_storage
 from first_temporal.storage import local
+from first_temporal.storage.base import Manifest
 from first_temporal.tests.batches import run_batches, stage_batch
 from first_temporal.tests.snapshots import snapshot, tables
 
@@ -51,7 +52,9 @@ def instrument(monkeypatch: pytest.MonkeyPatch, crash_at: int, torn: bool) -> li
         step(f"rename {Path(dst).name}")
         real_replace(src, dst)
 
-    def append(self: local.LocalStorage, table: str, end: int, parts: list[Path]) -> int:
+    def append(
+        self: local.LocalStorage, table: str, end: int, parts: list[Path], manifest: Manifest
+    ) -> list[tuple[int, str]]:
         data = b"".join(part.read_bytes() for part in parts)
         if torn and data:
             try:
@@ -61,7 +64,7 @@ def instrument(monkeypatch: pytest.MonkeyPatch, crash_at: int, torn: bool) -> li
                     fh.write(data[: len(data) // 2 + 1])
                 raise
         step(f"append {table}")
-        return real_append(self, table, end, parts)
+        return real_append(self, table, end, parts, manifest)
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
