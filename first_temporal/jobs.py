@@ -102,6 +102,20 @@ class RunJob:
     purchases: int | None = None
     done_before: int = 0  # batches finished by earlier runs of this chain (continue-as-new)
     tuning: Tuning = field(default_factory=Tuning)
+    until: str | None = None  # instead of `runs`: every batch dated up to this day
+
+
+@dataclass(frozen=True)
+class UntilJob:
+    seed: int
+    previous_date: str  # the checkpoint's ("" before the first batch)
+    until: str
+
+
+@dataclass(frozen=True)
+class Until:
+    batches: int
+    next_date: str  # the first batch date past `until`
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ class RunResult:
     last: BatchSummary | None
     # The last batches' summaries (a bounded buffer), so a starter need not ask again.
     recent: list[BatchSummary] = field(default_factory=list)
+    next_date: str = ""  # with --until: the first batch date past it
 
 
 @dataclass(frozen=True)

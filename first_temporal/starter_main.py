@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import uuid
+from datetime import date
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -40,7 +41,13 @@ LINES_UP_TO = 100  # longer runs show a progress bar instead of a line per batch
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the next batch(es) of the dealership ETL.")
-    parser.add_argument("--runs", type=int, default=1, help="number of batches to run (default 1)")
+    amount = parser.add_mutually_exclusive_group()
+    amount.add_argument("--runs", type=int, help="number of batches to run (default 1)")
+    amount.add_argument(
+        "--until",
+        metavar="YYYY-MM-DD",
+        help="run every batch dated on or before this day (none when it is already past)",
+    )
     parser.add_argument("--data-dir", help="tables' directory (default: $ETL_DATA_DIR or ./data)")
     parser.add_argument("--seed", type=int, help="source seed (default: $ETL_SEED or 42)")
     parser.add_argument("--purchases", type=int, help="override the day's number of purchases")
@@ -70,7 +77,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             args.every = parse_interval(args.schedule)
         except ValueError as exc:
             parser.error(str(exc))
-    if args.runs < 1:
+    if args.until is not None:
+        try:
+            date.fromisoformat(args.until)
+        except ValueError:
+            parser.error(f"--until {args.until!r} is not a date like 2021-03-31")
+    elif args.runs is None:
+        args.runs = 1
+    if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.purchases is not None and args.purchases < 1:
         parser.error("--purchases must be at least 1")
@@ -91,11 +105,13 @@ def progress_bar(done: int, total: int, stage: str, width: int = 30) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} batches  {stage}"
 
 
-async def follow(handle: WorkflowHandle[Any, RunResult], total: int) -> RunResult:
+async def follow(handle: WorkflowHandle[Any, RunResult], known: int | None) -> RunResult:
     """Report each batch as it commits (from the run's progress query) until the run ends:
-    a line per batch, or for long runs a progress bar. The result carries the last lines."""
+    a line per batch, or for long runs a progress bar. The result carries the last lines.
+    With --until the run counts its batches first: the total comes with its progress."""
     printed = 0
     shown = -1
+    total = known or 0
     lines = total <= LINES_UP_TO
     tty = sys.stderr.isatty()
 
@@ -112,6 +128,8 @@ async def follow(handle: WorkflowHandle[Any, RunResult], total: int) -> RunResul
         finished, _ = await asyncio.wait({result_task}, timeout=POLL_SECONDS)
         if finished:
             result = result_task.result()
+            if not total:
+                total, lines = result.batches, result.batches <= LINES_UP_TO
             if not lines:
                 bar(result.batches, "done")
                 if tty:
@@ -128,6 +146,10 @@ async def follow(handle: WorkflowHandle[Any, RunResult], total: int) -> RunResul
             )
         except (RPCError, TimeoutError):  # no worker right now (restarting): keep waiting
             progress = RunProgress(done=printed, total=total, stage="")
+        if not total:
+            if not progress.total:  # still counting
+                continue
+            total, lines = progress.total, progress.total <= LINES_UP_TO
         if lines:
             for summary in progress.summaries:
                 print(summary_line(summary), flush=True)
@@ -156,7 +178,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         handle: WorkflowHandle[Any, RunResult] = await client.start_workflow(
             RUN_WORKFLOW,
-            RunJob(pipeline, args.runs, args.purchases),
+            RunJob(pipeline, args.runs or 0, args.purchases, until=args.until),
             result_type=RunResult,
             id=f"{pipeline.pipeline_id}-run-{uuid.uuid4().hex[:12]}",
             task_queue=queue,
@@ -164,6 +186,11 @@ async def run(args: argparse.Namespace) -> int:
             search_attributes=await start_attributes(client, pipeline.pipeline_id),
         )
         result = await follow(handle, args.runs)
+        if args.until is not None and result.batches == 0:
+            print(
+                f"0 batches: the next batch date, {result.next_date}, is after {args.until}",
+                flush=True,
+            )
     except WorkflowFailureError as exc:
         raise UserError(f"batch failed: {root_message(exc)}") from None
     except RPCError as exc:

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
         Staged,
         TransformJob,
+        UntilJob,
         WaitJob,
     )
     from first_temporal.search_attributes import BATCH_DATE, PIPELINE, batch_datetime
@@ -198,8 +199,16 @@ class EtlRunWorkflow:
 
     @workflow.run
     async def run(self, job: RunJob) -> RunResult:
-        self._done, self._total = job.done_before, job.runs
         pipeline, tuning = job.pipeline, job.tuning
+        next_date = ""
+        if job.until is not None:  # counted once, then a run of that many, like --runs
+            self._stage = "counting the batches"
+            current = await local_step(Extractor.read_checkpoint, PipelineRef(pipeline), tuning)
+            until = UntilJob(pipeline.seed, current.previous_date, job.until)
+            counted = await local_step(Extractor.batches_until, until, tuning)
+            job = replace(job, runs=job.done_before + counted.batches, until=None)
+            next_date = counted.next_date
+        self._done, self._total = job.done_before, job.runs
         last: BatchSummary | None = None
         started_here = 0
         while self._done < job.runs:
@@ -242,7 +251,7 @@ class EtlRunWorkflow:
             last = outcome.summaries[-1]
             self._summaries = [*self._summaries, *outcome.summaries][-SUMMARY_BUFFER:]
         self._stage = "done"
-        return RunResult(batches=self._done, last=last, recent=self._summaries)
+        return RunResult(batches=self._done, last=last, recent=self._summaries, next_date=next_date)
 
     async def _lost_race(self, exc: BaseException, batch_id: str) -> bool:
         """True when another run owns this batch (now finished): re-read and go on."""

@@ -21,6 +21,7 @@ def all_activities(open_storage: OpenStorage) -> list[Callable[..., Any]]:
     loader, mart = Loader(open_storage), MartActivities()
     return [
         extractor.read_checkpoint,
+        extractor.batches_until,
         extractor.extract_purchases,
         transformer.derive_lifecycle_events,
         loader.load_batch,

@@ -4,6 +4,7 @@ source, staged with the new customers they bring (both straight from the source)
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from temporalio import activity
 
@@ -14,7 +15,8 @@ from first_temporal.domain import schema
 from first_temporal.domain.batch import extract
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.lifecycle import OPEN_COLUMNS
-from first_temporal.jobs import PartJob, PipelineRef, Staged
+from first_temporal.domain.source import batch_dates_until
+from first_temporal.jobs import PartJob, PipelineRef, Staged, Until, UntilJob
 
 
 class Extractor:
@@ -26,6 +28,13 @@ class Extractor:
         """The committed checkpoint, verified against the tables (a few small reads)."""
         with terminal():
             return self.open_storage(job.pipeline.location).read_checkpoint(job.pipeline.seed)
+
+    @activity.defn(name="batches_until")
+    def batches_until(self, job: UntilJob) -> Until:
+        """The source's calendar, recorded in the history so a replay needs no recount."""
+        previous = date.fromisoformat(job.previous_date) if job.previous_date else None
+        count, after = batch_dates_until(job.seed, previous, date.fromisoformat(job.until))
+        return Until(count, after.isoformat())
 
     @activity.defn(name="extract_purchases")
     def extract_purchases(self, job: PartJob) -> Staged:

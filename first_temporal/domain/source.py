@@ -59,6 +59,15 @@ def next_batch_date(seed: int, previous: date | None) -> date:
     return previous + timedelta(days=schema.MIN_BATCH_STEP_DAYS + step)
 
 
+def batch_dates_until(seed: int, previous: date | None, until: date) -> tuple[int, date]:
+    """How many business days follow `previous` up to `until` (inclusive), and the first
+    one after them: the batches `starter.py --until` runs."""
+    count, day = 0, next_batch_date(seed, previous)
+    while day <= until:
+        count, day = count + 1, next_batch_date(seed, day)
+    return count, day
+
+
 @dataclass(frozen=True)
 class Day:
     """One business day of a batch: what its rows are generated from."""

@@ -113,3 +113,27 @@ def test_120_batches_validate_clean_and_a_corrupted_old_row_is_named(
     broken = validate()
     assert broken.returncode == 1
     assert "purchase.csv line 41" in broken.stdout
+
+
+def test_until_runs_every_batch_dated_up_to_a_day(
+    address: str, worker: WorkerProcess, task_queue: str, data_dir: Path
+):
+    def until(day: str) -> list[str]:
+        args = ("--task-queue", task_queue, "--data-dir", str(data_dir), "--until", day)
+        done = starter(address, *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()
+
+    assert len(until("2020-07-03")) == 2  # the first batch date itself: one line, "done"
+    assert column(data_dir, "placeholder", "previous_date") == ["2020-07-03"]
+    lines = until("2020-08-01")  # a day between two batch dates
+    [last] = column(data_dir, "placeholder", "previous_date")
+    assert lines[-1].startswith(f"done: {len(lines) - 1} batch(es)") and len(lines) > 5
+    assert last <= "2020-08-01" and lines[-2].split()[2] == last
+    [again, done] = until("2020-08-01")  # nothing left up to that day: says which is next
+    assert again.startswith("0 batches: the next batch date, 2020-08-") and "done: 0" in done
+    before = (data_dir / "purchase.csv").read_bytes()
+    assert until("2020-07-15")[0].startswith("0 batches")  # a day in the past
+    assert (data_dir / "purchase.csv").read_bytes() == before
+    wrong = starter(address, "--task-queue", task_queue, "--until", "July 4th")
+    assert wrong.returncode == 2 and "--until 'July 4th' is not a date" in wrong.stderr
