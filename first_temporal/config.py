@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from first_temporal.storage.base import Storage
 
 RUN_WORKFLOW = "EtlRunWorkflow"
+REWIND_WORKFLOW = "EtlRewindWorkflow"
 # A workflow task held by a killed worker is handed to another after this long.
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 DEFAULT_SEED = 42

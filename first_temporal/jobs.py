@@ -106,6 +106,19 @@ class RunJob:
 
 
 @dataclass(frozen=True)
+class RewindJob:
+    pipeline: Pipeline
+    batch: int  # back to right after this committed batch (0: before the first)
+
+
+@dataclass(frozen=True)
+class Rewound:
+    batch: int
+    batch_date: str  # "" for 0
+    removed: int  # batches undone
+
+
+@dataclass(frozen=True)
 class UntilJob:
     seed: int
     previous_date: str  # the checkpoint's ("" before the first batch)

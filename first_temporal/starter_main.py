@@ -16,10 +16,13 @@ from datetime import date
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from first_temporal.client import UserError, connect, require_worker
 from first_temporal.config import (
+    REWIND_WORKFLOW,
     RUN_WORKFLOW,
     WORKFLOW_TASK_TIMEOUT,
     Pipeline,
@@ -28,7 +31,7 @@ from first_temporal.config import (
     task_queue,
 )
 from first_temporal.domain.rates import Rates
-from first_temporal.jobs import BatchSummary, RunJob, RunProgress, RunResult
+from first_temporal.jobs import BatchSummary, RewindJob, Rewound, RunJob, RunProgress, RunResult
 from first_temporal.search_attributes import start_attributes
 
 # The workflow is named, not imported: the starter stays a light client (no pandas-sized
@@ -60,6 +63,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="INTERVAL",
         help="create or update this pipeline's schedule: one batch every INTERVAL (1d, 6h, 30m)",
     )
+    ops.add_argument(
+        "--rewind-to",
+        type=int,
+        metavar="N",
+        help="put tables, checkpoint, ledger and mart back to right after batch N (0: empty)",
+    )
     ops.add_argument("--pause", action="store_true", help="pause the schedule")
     ops.add_argument("--unpause", action="store_true", help="resume the schedule")
     ops.add_argument("--trigger", action="store_true", help="start one scheduled run now")
@@ -84,6 +93,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--until {args.until!r} is not a date like 2021-03-31")
     elif args.runs is None:
         args.runs = 1
+    if args.rewind_to is not None and args.rewind_to < 0:
+        parser.error("--rewind-to must be a committed batch number, or 0")
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.purchases is not None and args.purchases < 1:
@@ -164,7 +175,8 @@ def root_message(exc: BaseException) -> str:
     """The innermost cause's message: the one line that says what is wrong."""
     while exc.__cause__ is not None:
         exc = exc.__cause__
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = exc.message if isinstance(exc, ApplicationError) else str(exc)  # no "BadInput: "
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -207,6 +219,36 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def rewind(args: argparse.Namespace) -> int:
+    """A durable rewind: the workflow finishes it even if this process or a worker dies."""
+    pipeline = Pipeline(
+        location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
+    )
+    queue = args.task_queue or task_queue()
+    client: Client = await connect()
+    await require_worker(client, queue)
+    started = time.monotonic()
+    try:
+        rewound: Rewound = await client.execute_workflow(
+            REWIND_WORKFLOW,
+            RewindJob(pipeline, args.rewind_to),
+            result_type=Rewound,
+            id=f"{pipeline.pipeline_id}-rewind",
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,  # attach to one running
+            task_queue=queue,
+            task_timeout=WORKFLOW_TASK_TIMEOUT,
+        )
+    except WorkflowFailureError as exc:
+        raise UserError(f"rewind refused: {root_message(exc)}") from None
+    at = f"batch {rewound.batch} ({rewound.batch_date})" if rewound.batch else "no batch (empty)"
+    print(
+        f"rewound to {at}: {rewound.removed} later batch(es) removed from the tables, ledger"
+        f" and mart in {time.monotonic() - started:.1f}s; `--runs K` replays them",
+        flush=True,
+    )
+    return 0
+
+
 async def operate(args: argparse.Namespace) -> int:
     """The schedule and status commands: one short answer each."""
     from first_temporal.schedules import create_or_update, manage
@@ -242,6 +284,8 @@ def operating(args: argparse.Namespace) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        if args.rewind_to is not None:
+            return asyncio.run(rewind(args))
         return asyncio.run(operate(args) if operating(args) else run(args))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

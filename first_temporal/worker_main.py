@@ -21,12 +21,17 @@ from first_temporal.activities import all_activities
 from first_temporal.client import UserError, connect
 from first_temporal.config import open_storage, task_queue
 from first_temporal.metrics import EtlMetrics, prometheus_runtime
-from first_temporal.workflow import EtlBatchWorkflow, EtlMartWorkflow, EtlRunWorkflow
+from first_temporal.workflow import (
+    EtlBatchWorkflow,
+    EtlMartWorkflow,
+    EtlRewindWorkflow,
+    EtlRunWorkflow,
+)
 
 log = logging.getLogger("first_temporal.worker")
 
 Extras = tuple[Sequence[type], Sequence[Callable[..., Any]]]
-WORKFLOWS = [EtlBatchWorkflow, EtlRunWorkflow, EtlMartWorkflow]
+WORKFLOWS = [EtlBatchWorkflow, EtlRunWorkflow, EtlMartWorkflow, EtlRewindWorkflow]
 GRACE = timedelta(seconds=10)
 ACTIVITY_THREADS = 12
 LOCAL_ACTIVITY_THREADS = 3  # of ACTIVITY_THREADS

@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         MartSummary,
         PartJob,
         PipelineRef,
+        RewindJob,
+        Rewound,
         RunJob,
         RunProgress,
         RunResult,
@@ -297,3 +299,20 @@ class EtlMartWorkflow:
             if rounds >= 200 and self._pending:
                 workflow.continue_as_new(job)
         return summary
+
+
+@workflow.defn
+class EtlRewindWorkflow:
+    """Puts a pipeline back to right after a committed batch, then its mart.
+
+    One per pipeline at a time (workflow id <pipeline>-rewind). The rewind holds the data
+    dir's lock, like a commit: a batch commits wholly before it or after it, and a batch
+    computed before it is refused at its commit (its checkpoint is gone) and recomputed.
+    """
+
+    @workflow.run
+    async def run(self, job: RewindJob) -> Rewound:
+        tuning = Tuning()
+        rewound = await step(Loader.rewind_tables, job, tuning)
+        await step(MartActivities.follow_rewind, job, tuning)
+        return rewound

@@ -26,6 +26,8 @@ def all_activities(open_storage: OpenStorage) -> list[Callable[..., Any]]:
         transformer.derive_lifecycle_events,
         loader.load_batch,
         loader.wait_for_batch,
+        loader.rewind_tables,
+        mart.follow_rewind,
         mart.update_mart,
         mart.refresh_mart,
     ]

@@ -9,7 +9,7 @@ from first_temporal.activities.errors import terminal
 from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.activities.staging import OpenStorage
 from first_temporal.domain import schema
-from first_temporal.jobs import BatchSummary, LoadJob, WaitJob
+from first_temporal.jobs import BatchSummary, LoadJob, RewindJob, Rewound, WaitJob
 from first_temporal.storage.base import Manifest
 
 
@@ -77,6 +77,14 @@ class Loader:
             "committed" if wrote else "was already committed (a retry)",
         )
         return summaries_of(job)
+
+    @activity.defn(name="rewind_tables")
+    def rewind_tables(self, job: RewindJob) -> Rewound:
+        storage = self.open_storage(job.pipeline.location)
+        with terminal(), keep_alive():
+            before, after = storage.rewind(job.pipeline.seed, job.batch)
+        activity.logger.info("rewound from batch %d to %d", before.batch_number, job.batch)
+        return Rewound(job.batch, after.previous_date, before.batch_number - job.batch)
 
     @activity.defn(name="wait_for_batch")
     async def wait_for_batch(self, job: WaitJob) -> None:

@@ -6,6 +6,7 @@ import io
 import os
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import suppress
@@ -15,8 +16,8 @@ from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
 
 from first_temporal.activities.errors import terminal
-from first_temporal.jobs import MartSummary, PipelineRef
-from first_temporal.mart import MartOutOfSync, apply_pending
+from first_temporal.jobs import MartSummary, PipelineRef, RewindJob
+from first_temporal.mart import MartOutOfSync, MartResult, apply_pending, mart_path, rebuild
 
 # The mart is background work. Every apply of a worker process runs on one thread at low
 # CPU priority (the DuckDB threads it starts inherit it), so batches sharing the worker go
@@ -46,6 +47,20 @@ def _start_shared_pools() -> None:
         _shared_pools_started.set()
 
 
+def _on_mart_thread(apply: Callable[[str], MartResult], location: str) -> MartResult:
+    """Run a mart writer on the mart's thread, heartbeating while it runs."""
+    _start_shared_pools()
+    applying = _MART_THREAD.submit(apply, location)
+    while True:
+        try:
+            return applying.result(timeout=HEARTBEAT_EVERY)
+        except FutureTimeout:
+            activity.heartbeat()
+        except MartOutOfSync:
+            with terminal():  # a BadInput: no retry can bring the mart back in step
+                raise
+
+
 MART_WORKFLOW = "EtlMartWorkflow"  # named, not imported: workflows import activities
 
 
@@ -58,17 +73,19 @@ class MartActivities:
         location = job.pipeline.location
         if location.startswith("s3://"):
             return MartSummary(applied=False, to_batch=0, new_rows=0)  # Glue/Athena instead
-        _start_shared_pools()
-        applying = _MART_THREAD.submit(apply_pending, location)
-        while True:
-            try:
-                result = applying.result(timeout=HEARTBEAT_EVERY)
-                break
-            except FutureTimeout:
-                activity.heartbeat()
-            except MartOutOfSync:
-                with terminal():  # a BadInput: no retry can bring the mart back in step
-                    raise
+        result = _on_mart_thread(apply_pending, location)
+        return MartSummary(
+            applied=True, to_batch=result.to_batch, new_rows=sum(result.new_rows.values())
+        )
+
+    @activity.defn(name="follow_rewind")
+    def follow_rewind(self, job: RewindJob) -> MartSummary:
+        """After a rewind the mart holds rows of batches that are gone, and a delivery's
+        status does not say which batch set it: rebuilt from the rewound tables."""
+        location = job.pipeline.location
+        if location.startswith("s3://") or not mart_path(location).is_file():
+            return MartSummary(applied=False, to_batch=job.batch, new_rows=0)
+        result = _on_mart_thread(rebuild, location)
         return MartSummary(
             applied=True, to_batch=result.to_batch, new_rows=sum(result.new_rows.values())
         )

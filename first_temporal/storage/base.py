@@ -81,6 +81,12 @@ class Storage(Protocol):
         """Forget the staged parts of committed batches (up to `batch_number`)."""
         ...
 
+    def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
+        """Put the tables, checkpoint and ledger back as they were right after `batch`
+        (0: before the first); returns the checkpoints before and after. Idempotent.
+        BadInput when `batch` is not a committed batch."""
+        ...
+
     def commit(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
         """Append the staged parts and advance the checkpoint, exactly once.
 

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -280,6 +281,26 @@ class LocalStorage:
             )
             atomic_write(self.root / schema.CHECKPOINT_FILE, committed.to_csv())
             return committed, True
+
+    def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
+        """Back to right after `batch` (0: empty tables). The checkpoint goes first, as the
+        commit point; the tables' and the ledger's bytes past it are then what a crashed
+        load leaves, cut here (a retry cuts them again) or by the next commit."""
+        with self.lock():
+            current = self.read_checkpoint(seed)
+            target = local_ledger.checkpoint_after(self.root, seed, batch, current)
+            if current.batch_number == 0:
+                return current, target
+            if target != current:
+                atomic_write(self.root / schema.CHECKPOINT_FILE, target.to_csv())
+            for table in schema.BATCH_TABLES:
+                with open(self.path(table), "r+b") as fh:
+                    if fh.seek(0, os.SEEK_END) > target.ends[table]:
+                        fh.truncate(target.ends[table])
+                        os.fsync(fh.fileno())
+            local_ledger.cut_after(self.root, batch)
+            self.drop_staged(sys.maxsize)  # parts of batches that are gone
+            return current, target
 
     def _window_offset(self, current: Checkpoint, manifest: Manifest, end: int) -> int:
         """Where the purchases of the 90 days before the new last batch date start."""

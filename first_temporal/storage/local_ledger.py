@@ -9,11 +9,15 @@ so a commit's cost does not grow with the ledger.
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from first_temporal.domain import schema
+from first_temporal.domain.checkpoint import Checkpoint
+from first_temporal.domain.errors import BadInput
 from first_temporal.domain.ledger import HEADER, LEDGER_FILE, lines_of, parse
-from first_temporal.storage.files import atomic_write
+from first_temporal.storage.files import atomic_write, first_line_since
 
 BLOCK = 64 << 10
 
@@ -63,6 +67,32 @@ def committed_lines(root: Path, batch_number: int) -> list[bytes]:
     while lines and parse(lines[-1], len(lines) + 1).batch_number > batch_number:
         lines.pop()
     return lines
+
+
+def checkpoint_after(root: Path, seed: int, batch: int, current: Checkpoint) -> Checkpoint:
+    """The checkpoint the commit of `batch` wrote (0: a new pipeline's), from its ledger
+    row; BadInput, naming what is committed, when `batch` is not."""
+    if not 0 <= batch <= current.batch_number:
+        held = f"batches 1-{current.batch_number}" if current.batch_number else "no batch"
+        raise BadInput(f"batch {batch} is not a committed batch: {root} holds {held}")
+    if batch == 0:
+        return Checkpoint.initial(seed)
+    if batch == current.batch_number:
+        return current
+    lines = committed_lines(root, current.batch_number)
+    rows = {r.batch_number: r for r in (parse(x, i + 2) for i, x in enumerate(lines))}
+    if batch not in rows:
+        first = min(rows, default=current.batch_number + 1)
+        raise BadInput(
+            f"{LEDGER_FILE} has no row for batch {batch} (it starts at batch {first}):"
+            " what the tables held then is not recorded"
+        )
+    row = rows[batch]
+    since = date.fromisoformat(row.batch_date) - timedelta(days=schema.DISPUTE_WINDOW_DAYS)
+    header = len(schema.header_line(schema.PURCHASE))
+    with open(root / f"{schema.PURCHASE}.csv", "rb") as fh:  # as the commit found it
+        offset = first_line_since(fh, header, row.tables[schema.PURCHASE].end, since.isoformat())
+    return row.checkpoint(seed, offset)
 
 
 def _line_start(fh: BinaryIO, end: int) -> int:

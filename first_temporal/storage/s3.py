@@ -252,6 +252,9 @@ class S3Storage:
             chunk = [{"Key": k} for k in keys[start : start + 1000]]
             self._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
 
+    def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
+        raise BadInput(f"{self.location}: rewind works on local data dirs only, not on S3 yet")
+
     def commit(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
         current, etag = self._current(expected.seed)
         if (done := settled(current, expected, manifest)) is not None:
