@@ -49,6 +49,18 @@ setup_tools() {
   fi
 }
 
+setup_promtool() {
+  # The alert rules' tests run Prometheus' own linter and rule tester (Debian's package).
+  command -v promtool >/dev/null && return 0
+  [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null \
+    || die "the tests need promtool: install Debian's prometheus package (apt-get install prometheus)"
+  say "installing promtool (Debian's prometheus package) for the alert-rule tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 \
+    || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends prometheus >/dev/null; } \
+    || die "apt-get install prometheus failed"
+}
+
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 port_open() { "$PY" - "$1" "$2" <<'EOF'
@@ -151,6 +163,7 @@ case "${1:-up}" in
   test)
     setup
     setup_tools
+    setup_promtool
     shift
     exec "$PY" -m pytest "$@"
     ;;

@@ -8,6 +8,7 @@ the SDK drops metrics during replay) and do nothing elsewhere.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from temporalio import activity, workflow
@@ -26,12 +27,15 @@ from temporalio.worker import (
 from first_temporal import logging_setup
 from first_temporal.activities.errors import BAD_INPUT
 from first_temporal.domain import schema
-from first_temporal.jobs import BatchOutcome, BatchSummary, LoadJob
+from first_temporal.jobs import BatchOutcome, BatchSummary, LoadJob, RewindJob, Rewound
 
 ROWS = "etl_rows_written"
 BATCHES = "etl_batches_committed"
 BAD_INPUTS = "etl_bad_input_rejections"
 DURATION = "etl_batch_duration_seconds"
+# Freshness, per pipeline: what an alert compares with time() (ops/prometheus/).
+LAST_COMMIT = "etl_last_commit_timestamp_seconds"
+LAST_BATCH = "etl_last_batch_number"
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
 
@@ -73,6 +77,20 @@ def record_batch_committed(summary: BatchSummary) -> None:
     record_rows(schema.DELIVERY, summary.deliveries)
 
 
+def record_position(pipeline: str, batch_number: int) -> None:
+    """Where a pipeline stands after a commit or a rewind, and when it got there."""
+    meter = _meter()
+    if meter is None:
+        return
+    labels = {"pipeline": pipeline}
+    meter.create_gauge(LAST_BATCH, "the last committed batch number", "batches").set(
+        batch_number, labels
+    )
+    meter.create_gauge_float(
+        LAST_COMMIT, "when this worker last committed a batch (Unix time)", "s"
+    ).set(time.time(), labels)
+
+
 def record_bad_input() -> None:
     """A table or checkpoint was refused as unreadable or inconsistent."""
     meter = _meter()
@@ -104,6 +122,10 @@ class _Activities(ActivityInboundInterceptor):
         if isinstance(job, LoadJob):  # load_batch: a span commits many days at once
             for summary in result:
                 record_batch_committed(summary)
+            if result:
+                record_position(job.pipeline.pipeline_id, result[-1].batch_number)
+        elif isinstance(job, RewindJob) and isinstance(result, Rewound):
+            record_position(job.pipeline.pipeline_id, result.batch)
         return result
 
 

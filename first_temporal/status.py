@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from temporalio.client import (
     Client,
@@ -19,9 +20,10 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from first_temporal.config import Pipeline, open_storage
-from first_temporal.domain import schema
+from first_temporal.domain import ledger, schema
 from first_temporal.jobs import BatchOutcome, BatchSummary, RunProgress
 from first_temporal.schedules import format_interval, schedule_id
+from first_temporal.storage import local_ledger
 from first_temporal.workflow import EtlBatchWorkflow, EtlRunWorkflow
 
 QUERY_TIMEOUT = 3.0
@@ -154,6 +156,9 @@ async def schedule_line(client: Client, pipeline: Pipeline) -> str:
         if upcoming
         else "no next run"
     )
+    skipped = described.info.num_actions_skipped_overlap
+    if skipped:  # the overlap policy is SKIP: a run still going when the next was due
+        when += f"; {skipped} run(s) skipped because the previous one was still running"
     action = described.schedule.action
     queue = ""
     if isinstance(action, ScheduleActionStartWorkflow):
@@ -172,9 +177,60 @@ def checkpoint_line(pipeline: Pipeline) -> str:
     return f"checkpoint: batch {cp.batch_number}, date {cp.previous_date}, rows {rows}"
 
 
+def ledger_lines(pipeline: Pipeline, count: int = 5) -> list[str]:
+    """The ledger's last rows, and whether the last one chains to the one before and
+    matches the checkpoint (a cheap check; verify proves the whole history)."""
+    if pipeline.location.startswith("s3://"):
+        return ["ledger:     kept for local data dirs only (not on S3 yet)"]
+    root = Path(pipeline.location)
+    try:
+        cp = open_storage(pipeline.location).read_checkpoint(pipeline.seed)
+        lines = [
+            x
+            for x in local_ledger.tail(root, count)
+            if ledger.parse(x, 0).batch_number <= cp.batch_number
+        ]
+    except Exception as exc:
+        return [f"ledger:     unreadable: {root_message(exc)}"]
+    if not lines:
+        return ["ledger:     no rows yet (it starts with the next committed batch)"]
+    rows = [ledger.parse(line, 0) for line in lines]
+    last = rows[-1]
+    before = lines[-2] if len(lines) > 1 else ledger.HEADER
+    chained = last.previous_sha256 == ledger.digest(before)
+    matches = last.checkpoint(cp.seed, cp.window_offset) == cp
+    verdict = (
+        "ok"
+        if chained and matches
+        else (
+            "BROKEN: "
+            + (
+                "the last row does not chain to the one before"
+                if not chained
+                else "the last row is not the checkpoint's batch"
+            )
+        )
+    )
+    out = [
+        f"ledger:     last row batch {last.batch_number}: {verdict}"
+        " (python -m first_temporal.verify proves every batch)",
+        f"  {'batch':>6}  {'date':<10}  {'purchases':>9} {'customers':>9} {'disputes':>8}"
+        f" {'deliveries':>10}  purchase.csv sha256",
+    ]
+    for row in rows[-count:]:
+        t = row.tables
+        out.append(
+            f"  {row.batch_number:>6}  {row.batch_date:<10}  {t[schema.PURCHASE].rows:>9}"
+            f" {t[schema.CUSTOMER].rows:>9} {t[schema.DISPUTE].rows:>8}"
+            f" {t[schema.DELIVERY].rows:>10}  {t[schema.PURCHASE].sha256[:16]}"
+        )
+    return out
+
+
 async def status_text(client: Client, pipeline: Pipeline, limit: int = 10) -> str:
-    checkpoint, schedule, rows, now = await asyncio.gather(
+    checkpoint, ledger_part, schedule, rows, now = await asyncio.gather(
         asyncio.to_thread(checkpoint_line, pipeline),
+        asyncio.to_thread(ledger_lines, pipeline),
         schedule_line(client, pipeline),
         batches(client, pipeline, limit),
         running(client, pipeline),
@@ -183,6 +239,7 @@ async def status_text(client: Client, pipeline: Pipeline, limit: int = 10) -> st
         f"pipeline:   {pipeline.pipeline_id}  ({pipeline.location}, seed {pipeline.seed})",
         checkpoint,
         schedule,
+        *ledger_part,
         "",
     ]
     if rows:

@@ -95,6 +95,23 @@ def checkpoint_after(root: Path, seed: int, batch: int, current: Checkpoint) -> 
     return row.checkpoint(seed, offset)
 
 
+def tail(root: Path, count: int) -> list[bytes]:
+    """The ledger's last `count` + 1 lines (the extra one to check the chain), read from
+    its end: what a status line needs, whatever the ledger's length."""
+    path = ledger_path(root)
+    if not path.is_file():
+        return []
+    lines: list[bytes] = []
+    with open(path, "rb") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        while end > len(HEADER) and len(lines) <= count:
+            start = _line_start(fh, end)
+            fh.seek(start)
+            lines.insert(0, fh.read(end - start))
+            end = start
+    return lines
+
+
 def _line_start(fh: BinaryIO, end: int) -> int:
     """Where the line that ends at `end` (just past its newline) starts."""
     position = end - 1

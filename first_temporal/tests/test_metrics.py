@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import time
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -37,7 +38,9 @@ def scrape(port: int) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     )
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            keep = tuple(sorted((k, v) for k, v in sample.labels.items() if k in ("table", "le")))
+            keep = tuple(
+                sorted((k, v) for k, v in sample.labels.items() if k in ("table", "le", "pipeline"))
+            )
             name = family.name if family.type == "counter" else sample.name  # no _total
             samples[name][keep] += sample.value
     return samples
@@ -73,6 +76,9 @@ async def test_metrics_count_rows_batches_durations_and_bad_input(
         assert sum(metrics["etl_batch_duration_seconds_sum"].values()) > 0
         assert any(name.startswith("temporal_") for name in metrics)  # the SDK's own
         assert not metrics["etl_bad_input_rejections"]
+        pipeline = (("pipeline", Pipeline(location=str(data_dir)).pipeline_id),)
+        assert metrics["etl_last_batch_number"][pipeline] == 3
+        assert 0 <= time.time() - metrics["etl_last_commit_timestamp_seconds"][pipeline] < 60
 
         # The mart settles first: it would refuse the corrupted table too (and count it).
         mart = Pipeline(location=str(data_dir), seed=resolve_seed(None)).mart_workflow_id
