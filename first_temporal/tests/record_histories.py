@@ -3,7 +3,8 @@
     .venv/bin/python -m first_temporal.tests.record_histories
 
 Starts its own dev server and worker on free loopback ports, runs a daily run of three
-batches, a span of 30 days, a bulk day in three parts and the mart, and writes their histories to
+batches, a run --until a date, a rewind, a span of 30 days, a bulk day in three parts and
+the mart, and writes their histories to
 first_temporal/tests/histories/. Once real histories exist in production, guard shape
 changes with workflow.patched() instead of re-recording.
 """
@@ -20,7 +21,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import Pipeline
-from first_temporal.jobs import RunJob
+from first_temporal.jobs import RewindJob, RunJob
 from first_temporal.settings import Tuning
 from first_temporal.tests.conftest import TEMPORAL_CLI
 from first_temporal.tests.processes import WorkerProcess
@@ -49,6 +50,20 @@ async def record(client: Client, work: Path) -> None:
         )
         await handle.result()
         await save(client, handle.id, name)
+    # Then up to a date (the count is a recorded local activity), then back to batch 2.
+    until = await client.start_workflow(
+        "EtlRunWorkflow",
+        RunJob(daily, 0, until="2020-07-10"),
+        id=f"{daily.pipeline_id}-etl_run_until",
+        task_queue=QUEUE,
+    )
+    await until.result()
+    await save(client, until.id, "etl_run_until")
+    rewind = await client.start_workflow(
+        "EtlRewindWorkflow", RewindJob(daily, 2), id=daily.pipeline_id + "-rewind", task_queue=QUEUE
+    )
+    await rewind.result()
+    await save(client, rewind.id, "etl_rewind")
     await save(client, daily.batch_workflow_id(3), "etl_batch")
     await save(client, span.batch_workflow_id(1) + "-000030", "etl_batch_span")
     await save(client, bulk.batch_workflow_id(1), "etl_batch_bulk")

@@ -11,10 +11,11 @@ from temporalio.worker import Replayer
 
 from first_temporal.config import Pipeline
 from first_temporal.jobs import RunJob
-from first_temporal.workflow import EtlBatchWorkflow, EtlMartWorkflow, EtlRunWorkflow
+from first_temporal.worker_main import WORKFLOWS
+from first_temporal.workflow import EtlRunWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
-REPLAYER = Replayer(workflows=[EtlRunWorkflow, EtlBatchWorkflow, EtlMartWorkflow])
+REPLAYER = Replayer(workflows=WORKFLOWS)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in HISTORIES.glob("*.json")))
@@ -43,6 +44,8 @@ def test_the_recorded_histories_cover_every_workflow_and_batch_shape():
         "etl_batch_span",
         "etl_batch_bulk",
         "etl_mart",
+        "etl_run_until",
+        "etl_rewind",
     }
     one_part = ["extract_purchases", "derive_lifecycle_events", "load_batch"]
     assert activities_scheduled("etl_batch") == one_part
@@ -51,6 +54,7 @@ def test_the_recorded_histories_cover_every_workflow_and_batch_shape():
     assert bulk.count("extract_purchases") == bulk.count("derive_lifecycle_events") == 3
     assert bulk[-1] == "load_batch" and bulk.count("load_batch") == 1
     assert activities_scheduled("etl_mart") == ["update_mart"]
+    assert activities_scheduled("etl_rewind") == ["rewind_tables", "follow_rewind"]
 
 
 async def test_a_fresh_history_from_the_dev_server_replays(
