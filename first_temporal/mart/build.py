@@ -147,7 +147,10 @@ def rebuild(data_dir: str, progress: Progress | None = None) -> MartResult:
     root = Path(data_dir).absolute()
     final = mart_path(root)
     temp = final.with_name(f".{MART_FILE}.rebuild-{os.getpid()}")
-    _remove(temp)
+    for leftover in root.glob(f".{MART_FILE}.rebuild-*"):  # of a process that died mid-way
+        if leftover.suffix != ".wal" and not _alive(leftover.name.rsplit("-", 1)[-1]):
+            _remove(leftover)
+    _remove(temp)  # this process's, of an earlier attempt
     try:
         result = apply_to(root, temp, progress)
         with mart_lock(root):
@@ -166,6 +169,16 @@ def rebuild(data_dir: str, progress: Progress | None = None) -> MartResult:
         result.new_rows[table] = result.new_rows.get(table, 0) + count
     result.new_bytes += catch_up.new_bytes
     return result
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _remove(path: Path) -> None:

@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,7 @@ from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.jobs import RewindJob
 from first_temporal.settings import Tuning
 from first_temporal.tests.batches import run_batch, run_batches
-from first_temporal.tests.processes import WorkerProcess, starter
+from first_temporal.tests.processes import ROOT, WorkerProcess, process_env, starter, wait_for
 from first_temporal.tests.snapshots import snapshot, tables
 
 BULK = Tuning(bulk_threshold=1_000, part_rows=1_500)
@@ -190,3 +191,49 @@ async def test_starter_rewinds_tables_and_mart_then_replays(
     assert start(root, "--runs", "18").returncode == 0  # the replay
     assert tables(root) == full
     assert await mart_batch() == 30
+
+
+async def test_a_worker_killed_during_a_rewind_then_restarted_finishes_it(
+    address: str, task_queue: str, tmp_path: Path
+):
+    root, reference = tmp_path / "data", tmp_path / "reference"
+    pipeline = Pipeline(location=str(root), seed=42)
+    client = await Client.connect(address)
+    worker = WorkerProcess(address, task_queue, tmp_path / "first.log")
+    common = ("--task-queue", task_queue)
+    try:
+        for args in (("--runs", "8"), ("--purchases", "150000"), ("--runs", "3")):
+            assert starter(address, *common, "--data-dir", str(root), *args).returncode == 0
+        assert (
+            starter(address, *common, "--data-dir", str(reference), "--runs", "8").returncode == 0
+        )
+        await asyncio.wait_for(
+            client.get_workflow_handle(pipeline.mart_workflow_id).result(), timeout=120
+        )
+        command = [sys.executable, str(ROOT / "starter.py"), *common, "--data-dir", str(root)]
+        rewinding = subprocess.Popen(
+            [*command, "--rewind-to", "8"],
+            cwd=ROOT,
+            env=process_env(address),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # The tables are rewound; the mart's rebuild (a 150,000-purchase day) is underway.
+        wait_for(lambda: any(root.glob(".mart.duckdb.rebuild-*")), 60, "the mart's rebuild")
+    finally:
+        worker.kill()  # SIGKILL, mid-rebuild
+    again = WorkerProcess(address, task_queue, tmp_path / "second.log")
+    try:
+        out, err = rewinding.communicate(timeout=120)
+    finally:
+        again.stop()
+    assert rewinding.returncode == 0, err
+    assert "rewound to batch 8" in out
+    assert tables(root) == tables(reference)
+    with duckdb.connect(str(root / "mart.duckdb"), read_only=True) as con:
+        [(batch, sales)] = con.execute(
+            "SELECT batch_number, (SELECT count(*) FROM fact_sales) FROM mart_state"
+        ).fetchall()
+    assert (batch, sales) == (8, len((root / "purchase.csv").read_bytes().splitlines()) - 1)
+    assert not any(root.glob(".mart.duckdb.rebuild-*"))  # the killed rebuild's file too
