@@ -148,7 +148,8 @@ def rebuild(data_dir: str, progress: Progress | None = None) -> MartResult:
     final = mart_path(root)
     temp = final.with_name(f".{MART_FILE}.rebuild-{os.getpid()}")
     for leftover in root.glob(f".{MART_FILE}.rebuild-*"):  # of a process that died mid-way
-        if leftover.suffix != ".wal" and not _alive(leftover.name.rsplit("-", 1)[-1]):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and leftover.is_file() and not _alive(int(pid)):
             _remove(leftover)
     _remove(temp)  # this process's, of an earlier attempt
     try:
@@ -171,10 +172,10 @@ def rebuild(data_dir: str, progress: Progress | None = None) -> MartResult:
     return result
 
 
-def _alive(pid: str) -> bool:
+def _alive(pid: int) -> bool:
     try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
         return True
