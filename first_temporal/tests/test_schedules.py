@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from temporalio.client import (
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleOverlapPolicy,
+    WorkflowExecutionStatus,
 )
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -101,3 +103,31 @@ def test_bad_interval_and_conflicting_flags_are_usage_errors(address: str, data_
     assert bad.returncode == 2 and "not like 1d" in bad.stderr
     both = starter(address, "--pause", "--trigger", "--data-dir", str(data_dir))
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+async def test_status_says_when_a_schedule_skipped_runs_because_one_still_ran(
+    dev_env: WorkflowEnvironment, address: str, task_queue: str, data_dir: Path
+):
+    """Nobody serves this queue: the first scheduled run never ends, the next ones skip."""
+    pipeline = Pipeline(location=str(data_dir))
+    sid = f"{pipeline.pipeline_id}-schedule"
+    common = ("--task-queue", f"{task_queue}-nobody", "--data-dir", str(data_dir))
+    assert starter(address, "--schedule", "1s", *common).returncode == 0
+    handle = dev_env.client.get_schedule_handle(sid)
+
+    async def skipped() -> int:
+        return (await handle.describe()).info.num_actions_skipped_overlap
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while await skipped() < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the schedule never skipped"
+        await asyncio.sleep(0.2)
+    status = starter(address, "--status", *common)
+    assert status.returncode == 0, status.stderr
+    [line] = [x for x in status.stdout.splitlines() if x.startswith("schedule:")]
+    assert "run(s) skipped because the previous one was still running" in line
+    await handle.delete()
+    scheduled = f'WorkflowId STARTS_WITH "{pipeline.pipeline_id}-run-scheduled"'
+    async for execution in dev_env.client.list_workflows(scheduled):
+        if execution.status == WorkflowExecutionStatus.RUNNING:
+            await dev_env.client.get_workflow_handle(execution.id).terminate()
