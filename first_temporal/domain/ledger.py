@@ -76,6 +76,39 @@ class LedgerRow:
         )
 
 
+def commit_lines(
+    current: Checkpoint,
+    dates: list[str],
+    day_rows: dict[str, list[int]],
+    runs: dict[str, list[tuple[int, str]]],
+    previous: bytes,
+) -> list[bytes]:
+    """The ledger lines of a commit after `current`: one per batch date, each table's
+    (end, digest) per date in `runs`, chained from the `previous` line (or HEADER)."""
+    rows = dict(current.rows)
+    customer, transaction = current.last_customer_id, current.last_transaction_id
+    lines = []
+    for day, batch_date in enumerate(dates):
+        tables = {}
+        for t in schema.BATCH_TABLES:
+            rows[t] += day_rows[t][day]
+            end, hashed = runs[t][day]
+            tables[t] = Appended(rows[t], end, hashed)
+        customer += day_rows[schema.CUSTOMER][day]
+        transaction += day_rows[schema.PURCHASE][day]
+        row = LedgerRow(
+            current.batch_number + 1 + day,
+            batch_date,
+            customer,
+            transaction,
+            tables,
+            digest(previous),
+        )
+        previous = row.line()
+        lines.append(previous)
+    return lines
+
+
 def digest(line: bytes) -> str:
     return sha256(line).hexdigest()
 

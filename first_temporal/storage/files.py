@@ -104,11 +104,18 @@ def day_digests(fh: BinaryIO, start: int, end: int, lines: list[int]) -> list[tu
         return [(end, _sha256_of(fh, start, end))]
     fh.seek(start)
     data = fh.read(end - start)  # spans only: many dates, a few MB at most
+    return [(start + high, hashed) for high, hashed in runs_of(data, lines)]
+
+
+def runs_of(data: bytes, lines: list[int]) -> list[tuple[int, str]]:
+    """Each run of `lines` lines of `data`: where it ends and its SHA-256."""
+    if len(lines) == 1:
+        return [(len(data), hashlib.sha256(data).hexdigest())]
     breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE) + 1
     ends = np.concatenate([[0], breaks])[np.cumsum(lines)]
     runs, low = [], 0
     for high in ends.tolist():
-        runs.append((start + high, hashlib.sha256(data[low:high]).hexdigest()))
+        runs.append((high, hashlib.sha256(data[low:high]).hexdigest()))
         low = high
     return runs
 

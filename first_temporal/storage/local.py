@@ -324,27 +324,7 @@ class LocalStorage:
         """The ledger's rows of the batches being committed, after the tables' bytes and
         before the checkpoint (rows of an earlier attempt that did not commit go first)."""
         previous = local_ledger.cut_after(self.root, current.batch_number)
-        rows = dict(current.rows)
-        customer, transaction = current.last_customer_id, current.last_transaction_id
-        lines = []
-        for day, batch_date in enumerate(manifest.dates):
-            tables = {}
-            for t in schema.BATCH_TABLES:
-                rows[t] += manifest.day_rows[t][day]
-                end, hashed = runs[t][day]
-                tables[t] = ledger.Appended(rows[t], end, hashed)
-            customer += manifest.day_rows[schema.CUSTOMER][day]
-            transaction += manifest.day_rows[schema.PURCHASE][day]
-            row = ledger.LedgerRow(
-                current.batch_number + 1 + day,
-                batch_date,
-                customer,
-                transaction,
-                tables,
-                ledger.digest(previous),
-            )
-            previous = row.line()
-            lines.append(previous)
+        lines = ledger.commit_lines(current, manifest.dates, manifest.day_rows, runs, previous)
         local_ledger.append(self.root, lines)
 
     def _append(

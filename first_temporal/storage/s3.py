@@ -3,6 +3,7 @@
 Layout under s3://bucket/prefix:
   <table>/<partition_column>=<YYYY-MM-DD>/batch-<batch_number:06d>.csv  (header + rows)
   product/product.csv                                                (written once)
+  _ledger/batch-<batch_number:06d>.csv                               (the commit's ledger lines)
   _checkpoint/placeholder.csv                                        (the commit record)
 Keys are deterministic, so a retried write puts the same bytes under the same key.
 
@@ -10,7 +11,7 @@ Commit of batch N (the checkpoint is the only object that decides anything):
   1. re-read and verify the checkpoint; if it already records batch N, stop (no-op);
   2. on a new pipeline, create checkpoint 0 with If-None-Match: * (rows never exist
      without a checkpoint) and the product catalogue;
-  3. put one object per (table, partition value) of the batch;
+  3. put one object per (table, partition value) of the batch, then its ledger object;
   4. put checkpoint N with If-Match: <ETag of the checkpoint read in 1>. A 412 means
      another writer moved it: "already committed" if it now records this very batch,
      else StaleBatch.
@@ -30,6 +31,7 @@ of Checkpoint.initial, so a new pipeline starts from the same record on every ba
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 from collections.abc import Iterator
@@ -44,13 +46,16 @@ from botocore.exceptions import ClientError
 from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
+from first_temporal.domain.ledger import HEADER, commit_lines
 from first_temporal.storage import csv
 from first_temporal.storage.base import Manifest, settled, staging_prefix
+from first_temporal.storage.files import runs_of
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "_checkpoint"
+LEDGER_DIR = "_ledger"  # one object per commit: its ledger lines (see domain/ledger.py)
 CONFLICT = {"PreconditionFailed", "412", "NoSuchKey"}  # NoSuchKey: If-Match on a deleted key
 MISSING = {"NoSuchKey", "404", "NotFound"}
 READ_THREADS = 8
@@ -259,7 +264,8 @@ class S3Storage:
         current, etag = self._current(expected.seed)
         if (done := settled(current, expected, manifest)) is not None:
             return done, False
-        objects = self.batch_objects(manifest)  # refuses a bad batch before any write
+        staged = self.staged_tables(manifest)
+        objects = self.batch_objects(manifest, staged)  # refuses a bad batch before any write
         if etag is None:
             try:
                 etag = self._put(self.checkpoint_key, current.to_csv(), IfNoneMatch="*")
@@ -272,6 +278,7 @@ class S3Storage:
             self._put(self.product_key, schema.catalogue_bytes())
         for key, body in objects:
             self._put(key, body)
+        self._put(self.ledger_key(manifest.batch_number), self._ledger(current, manifest, staged))
         rows = {t: current.rows[t] + manifest.rows.get(t, 0) for t in schema.BATCH_TABLES}
         committed = current.advanced(
             previous_date=manifest.batch_date,
@@ -303,12 +310,38 @@ class S3Storage:
             f" to batch {current.batch_number} ({current.previous_date or 'none'}) meanwhile"
         )
 
-    def batch_objects(self, manifest: Manifest) -> list[tuple[str, bytes]]:
+    def _ledger(self, current: Checkpoint, manifest: Manifest, staged: dict[str, bytes]) -> bytes:
+        """The commit's ledger lines, one object per commit (a span's: one line per day),
+        chained to the last line of the committed batch's object (none: the ledger starts
+        here). On S3 a table's `end` is its row count, like the checkpoint's."""
+        found = self._get(self.ledger_key(current.batch_number)) if current.batch_number else None
+        previous = found[0].rstrip(b"\n").rsplit(b"\n", 1)[-1] + b"\n" if found else HEADER
+        runs = {}
+        for table in schema.BATCH_TABLES:
+            counts = manifest.day_rows[table]
+            ends = itertools.accumulate(counts, initial=current.rows[table])
+            digests = [hashed for _, hashed in runs_of(staged[table], counts)]
+            runs[table] = list(zip(list(ends)[1:], digests, strict=True))
+        return b"".join(commit_lines(current, manifest.dates, manifest.day_rows, runs, previous))
+
+    def staged_tables(self, manifest: Manifest) -> dict[str, bytes]:
+        """Each table's staged rows of the batch, its parts in order."""
+        return {
+            t: b"".join(self._staged(name) for name in manifest.staged.get(t, []))
+            for t in schema.BATCH_TABLES
+        }
+
+    def ledger_key(self, batch_number: int) -> str:
+        return f"{self.root}{LEDGER_DIR}/batch-{batch_number:06d}.csv"
+
+    def batch_objects(
+        self, manifest: Manifest, staged: dict[str, bytes]
+    ) -> list[tuple[str, bytes]]:
         """(key, body) per table and partition value of the batch (a span's objects are
         named by its last batch number)."""
         objects = []
         for table in schema.BATCH_TABLES:
-            data = b"".join(self._staged(name) for name in manifest.staged.get(table, []))
+            data = staged[table]
             where = f"{self.url(self.root + table)}/"
             for value, body in split_rows(table, manifest, data, where).items():
                 objects.append((self.key(table, value, manifest.batch_number), body))

@@ -17,7 +17,7 @@ from temporalio.testing import ActivityEnvironment
 
 from first_temporal.activities.loader import Loader
 from first_temporal.config import Pipeline, open_storage
-from first_temporal.domain import schema
+from first_temporal.domain import ledger, schema
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
 from first_temporal.jobs import BatchSummary
@@ -71,6 +71,19 @@ def expected_objects(data_dir: Path, summaries: list[BatchSummary]) -> dict[str,
                 key = f"etl/{table}/{schema.PARTITION_COLUMN[table]}={value}/batch-{number:06d}.csv"
                 out[key] = out.get(key, schema.header_line(table)) + line
     out["etl/product/product.csv"] = schema.catalogue_bytes()
+    return out | expected_ledger(data_dir)
+
+
+def expected_ledger(data_dir: Path) -> dict[str, bytes]:
+    """The local ledger's rows as S3 keeps them: an object per commit (here: per batch),
+    each table's end counted in rows, the same digests, chained over these lines."""
+    out, previous = {}, ledger.HEADER
+    for line in ledger.lines_of((data_dir / ledger.LEDGER_FILE).read_bytes()):
+        row = ledger.parse(line, 0)
+        tables = {t: ledger.Appended(a.rows, a.rows, a.sha256) for t, a in row.tables.items()}
+        row = replace(row, tables=tables, previous_sha256=ledger.digest(previous))
+        previous = row.line()
+        out[f"etl/_ledger/batch-{row.batch_number:06d}.csv"] = previous
     return out
 
 
@@ -139,7 +152,7 @@ def test_leftovers_of_an_interrupted_commit_are_ignored_then_overwritten(s3: Any
     storage = S3Storage(LOCATION)
     window_before = storage.read_window(job.checkpoint, date(2020, 1, 1), PURCHASE_COLUMNS)
     assert window_before.height == job.checkpoint.rows[schema.PURCHASE]
-    crashed = storage.batch_objects(manifest)
+    crashed = storage.batch_objects(manifest, storage.staged_tables(manifest))
     assert {key.split("/")[1] for key, _ in crashed} >= {schema.PURCHASE, schema.CUSTOMER}
     for key, body in crashed:  # the data of batch 3 without its checkpoint: a crash
         s3.put_object(Bucket=BUCKET, Key=key, Body=body)
