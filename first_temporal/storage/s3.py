@@ -47,8 +47,8 @@ from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
 from first_temporal.domain.ledger import HEADER, commit_lines
-from first_temporal.storage import csv
-from first_temporal.storage.base import Manifest, settled, staging_prefix
+from first_temporal.storage import csv, s3_rewind
+from first_temporal.storage.base import Manifest, settled
 from first_temporal.storage.files import runs_of
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
 
@@ -59,6 +59,7 @@ LEDGER_DIR = "_ledger"  # one object per commit: its ledger lines (see domain/le
 CONFLICT = {"PreconditionFailed", "412", "NoSuchKey"}  # NoSuchKey: If-Match on a deleted key
 MISSING = {"NoSuchKey", "404", "NotFound"}
 READ_THREADS = 8
+STAGED_FOLDER = re.compile(r"_staging/batch-(\d+)-")
 
 
 def _code(exc: ClientError) -> str:
@@ -251,14 +252,19 @@ class S3Storage:
         return found[0]
 
     def drop_staged(self, batch_number: int) -> None:
-        prefix = self.staged_key(staging_prefix(batch_number))
-        keys = [k for k in self._keys_after(prefix) if k.startswith(prefix)]
+        """Every staged part of a batch up to `batch_number`: a span's folder is named by
+        its first batch, and a crashed attempt's by whatever batch it was computing."""
+        keys = [
+            k
+            for k in self._keys_after(self.staged_key(""))
+            if (found := STAGED_FOLDER.search(k)) and int(found.group(1)) <= batch_number
+        ]
         for start in range(0, len(keys), 1000):
             chunk = [{"Key": k} for k in keys[start : start + 1000]]
             self._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
 
     def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
-        raise BadInput(f"{self.location}: rewind works on local data dirs only, not on S3 yet")
+        return s3_rewind.rewind(self, seed, batch)
 
     def commit(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
         current, etag = self._current(expected.seed)
