@@ -126,6 +126,8 @@ module "lambda" {
   log_retention_days   = var.log_retention_days
   kms_key_arn          = module.kms.key_arn
   queue_arn            = module.sqs.queue_arn
+  data_bucket_arn      = module.s3.bucket_arn
+  data_prefixes        = local.table_prefixes
   glue_database_name   = module.glue.database_name
   glue_table_names     = values(module.glue.table_names)
   glue_catalog_id      = data.aws_caller_identity.current.account_id

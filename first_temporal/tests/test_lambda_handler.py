@@ -124,7 +124,7 @@ def use_client(module: ModuleType, client: Any) -> None:
     vars(module)["_glue_client"] = client
 
 
-def s3_body(*keys: str, bucket: str = BUCKET) -> str:
+def s3_body(*keys: str, bucket: str = BUCKET, event: str = "ObjectCreated:Put") -> str:
     """An S3 event notification as S3 sends it to SQS (keys already URL-encoded)."""
     return json.dumps(
         {
@@ -132,7 +132,7 @@ def s3_body(*keys: str, bucket: str = BUCKET) -> str:
                 {
                     "eventVersion": "2.1",
                     "eventSource": "aws:s3",
-                    "eventName": "ObjectCreated:Put",
+                    "eventName": event,
                     "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 10}},
                 }
                 for key in keys
@@ -323,3 +323,31 @@ def test_parse_key_multi_level_partition(mod: ModuleType) -> None:
         ["2024", "01"],
         "s3://b/p/q/sales/year=2024/month=01/",
     )
+
+
+def test_a_removed_object_drops_its_partition_once_the_prefix_is_empty(
+    mod: ModuleType, glue: Any
+) -> None:
+    """A rewind deletes the objects of later batches: their partitions go, not others."""
+    s3 = boto3.client("s3", region_name="eu-central-1")
+    s3.create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+    keys = [
+        "etl/purchase/purchase_date=2020-07-03/batch-000001.csv",
+        "etl/purchase/purchase_date=2020-07-06/batch-000002.csv",
+        "etl/purchase/purchase_date=2020-07-06/batch-000003.csv",
+    ]
+    for key in keys:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x\n")
+    assert not failures(mod.handler(sqs_event(s3_body(*keys)), None))
+    assert set(partitions(glue, "purchase")) == {("2020-07-03",), ("2020-07-06",)}
+    for key in keys[1:]:
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    s3.delete_object(Bucket=BUCKET, Key=keys[0])
+    s3.put_object(Bucket=BUCKET, Key=keys[0], Body=b"x\n")  # written again since
+    removed = sqs_event(s3_body(*keys, event="ObjectRemoved:Delete"))
+    assert not failures(mod.handler(removed, None))
+    assert set(partitions(glue, "purchase")) == {("2020-07-03",)}  # its prefix holds one
+    assert not failures(mod.handler(removed, None))  # a repeated event changes nothing
+    assert set(partitions(glue, "purchase")) == {("2020-07-03",)}

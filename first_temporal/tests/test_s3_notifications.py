@@ -19,6 +19,7 @@ import pytest
 
 from first_temporal.config import Pipeline
 from first_temporal.domain import schema
+from first_temporal.storage.s3 import S3Storage
 from first_temporal.tests.moto_server import MotoServer
 from first_temporal.tests.s3_batches import (
     BUCKET,
@@ -110,7 +111,7 @@ def test_notifications_register_one_glue_partition_per_table_and_date(
                 {
                     "Id": f"object-created-etl-{table}",
                     "QueueArn": arn["QueueArn"],
-                    "Events": ["s3:ObjectCreated:*"],
+                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
                     "Filter": {
                         "Key": {
                             "FilterRules": [
@@ -152,5 +153,22 @@ def test_notifications_register_one_glue_partition_per_table_and_date(
         assert found == expected
         assert handler.handler({"Records": records}, None) == {"batchItemFailures": []}
         assert {t: all_partitions(glue, "ft_e2e", t) for t in schema.BATCH_TABLES} == found
+
+        # A rewind to batch 1 deletes the later objects: their partitions go too.
+        S3Storage(LOCATION).rewind(SEED, 1)
+        removed = receive_all(sqs, url)
+        assert removed and handler.handler({"Records": removed}, None) == {"batchItemFailures": []}
+        left = sorted(k for k in objects(s3) if k.split("/")[1] in schema.BATCH_TABLES)
+        assert left and all(k.endswith("/batch-000001.csv") for k in left)
+        after = {t: all_partitions(glue, "ft_e2e", t) for t in schema.BATCH_TABLES}
+        assert after == {
+            table: {
+                k.split("/")[2].split("=")[1]: f"s3://{BUCKET}/{k.rsplit('/', 1)[0]}/"
+                for k in left
+                if k.split("/")[1] == table
+            }
+            for table in schema.BATCH_TABLES
+        }
+        assert after != found  # some partitions held batches 2-3 only
     finally:
         sys.modules.pop("glue_partitions_handler_s3", None)

@@ -353,7 +353,8 @@ def test_bucket_notifications_cover_every_table_prefix() -> None:
     assert "keys(local.etl_tables)" in prefixes_expr
     s3 = module_at(TF_ROOT / "modules" / "s3")
     queue = s3.resources[("aws_s3_bucket_notification", "data")]["dynamic"][0]['"queue"']
-    assert [unquote(e) for e in queue["content"][0]["events"]] == ["s3:ObjectCreated:*"]
+    events = [unquote(e) for e in queue["content"][0]["events"]]
+    assert events == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]  # removed: a rewind
 
 
 def test_lambda_wiring_and_least_privilege_role() -> None:
@@ -377,13 +378,16 @@ def test_lambda_wiring_and_least_privilege_role() -> None:
         "sqs:GetQueueAttributes",
         "glue:GetTable",
         "glue:BatchCreatePartition",
+        "glue:BatchDeletePartition",
+        "s3:ListBucket",
     }
     for statement in statements:
         resources = statement["resources"]
         assert all("*" not in unquote(r).replace(":*", "") for r in strings(resources)), resources
     handler = (TF_ROOT / "lambda" / "glue_partitions" / "handler.py").read_text()
-    called = {f"glue:{m}" for m in ("GetTable", "BatchCreatePartition")}
+    called = {f"glue:{m}" for m in ("GetTable", "BatchCreatePartition", "BatchDeletePartition")}
     assert ".get_table(" in handler and ".batch_create_partition(" in handler
+    assert ".batch_delete_partition(" in handler and ".list_objects_v2(" in handler
     assert {a for a in actions if a.startswith("glue:")} == called
 
 

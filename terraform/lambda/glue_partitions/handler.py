@@ -1,10 +1,13 @@
-"""Register Glue partitions for ETL objects announced by S3 -> SQS notifications.
+"""Keep Glue partitions in step with ETL objects announced by S3 -> SQS notifications.
 
 Why: the ETL writes Hive-style paths (``<prefix>/<table>/<name>=<value>/file.csv``)
 and Athena only reads partitions the Glue catalog knows. Registering them from
 the object-created event keeps the catalog current without crawlers or
 ``MSCK REPAIR TABLE``. Re-delivery is harmless: an existing partition counts as
-registered. Only boto3 is needed (it ships with the Lambda Python runtime).
+registered. A removed object (a rewind deletes the objects of later batches) drops its
+partition once the partition's prefix holds no object: decided by listing it when the
+event is handled, so late or repeated events still leave the catalog matching the bucket.
+Only boto3 is needed (it ships with the Lambda Python runtime).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 MAX_PARTITIONS_PER_CALL = 100  # Glue BatchCreatePartition limit
+MAX_DELETES_PER_CALL = 25  # Glue BatchDeletePartition limit
 _glue_client: Any = None
+_s3_client: Any = None
 
 
 class BadMessage(ValueError):
@@ -45,6 +50,13 @@ def _glue() -> Any:
     if _glue_client is None:
         _glue_client = boto3.client("glue")
     return _glue_client
+
+
+def _s3() -> Any:
+    global _s3_client
+    if _s3_client is None:
+        _s3_client = boto3.client("s3")
+    return _s3_client
 
 
 def _is_pair(segment: str) -> bool:
@@ -74,8 +86,9 @@ def parse_key(bucket: str, raw_key: str) -> tuple[str, list[str], list[str], str
     return dirs[start - 1], names, values, location
 
 
-def s3_objects(body: str) -> list[tuple[str, str]]:
-    """Return (bucket, raw key) of each ObjectCreated record; [] for s3:TestEvent."""
+def s3_objects(body: str, kind: str = "ObjectCreated:") -> list[tuple[str, str]]:
+    """Return (bucket, raw key) of each record of `kind` (ObjectCreated: or
+    ObjectRemoved:); [] for s3:TestEvent."""
     doc = json.loads(body)
     if not isinstance(doc, dict):
         raise BadMessage("body is not a JSON object")
@@ -87,7 +100,7 @@ def s3_objects(body: str) -> list[tuple[str, str]]:
     return [
         (rec["s3"]["bucket"]["name"], rec["s3"]["object"]["key"])
         for rec in records
-        if str(rec.get("eventName", "")).startswith("ObjectCreated:")
+        if str(rec.get("eventName", "")).startswith(kind)
     ]
 
 
@@ -140,11 +153,52 @@ def _register(
     return failed
 
 
+def _drop_emptied(
+    database: str, table: str, emptied: dict[tuple[str, ...], Wanted], bucket_of: dict[str, str]
+) -> set[str]:
+    """Delete the partitions whose prefix holds no object any more; return failed ids."""
+    failed: set[str] = set()
+    gone: list[tuple[str, ...]] = []
+    for values, want in emptied.items():
+        prefix = want.location.split("/", 3)[3]  # s3://bucket/<prefix>
+        try:
+            listed = _s3().list_objects_v2(
+                Bucket=bucket_of[want.location], Prefix=prefix, MaxKeys=1
+            )
+        except (ClientError, BotoCoreError) as exc:
+            LOG.error("list %s failed: %s", want.location, exc)
+            failed |= want.message_ids
+            continue
+        if not listed.get("KeyCount", 0):
+            gone.append(values)
+    for start in range(0, len(gone), MAX_DELETES_PER_CALL):
+        chunk = gone[start : start + MAX_DELETES_PER_CALL]
+        try:
+            response = _glue().batch_delete_partition(
+                DatabaseName=database,
+                TableName=table,
+                PartitionsToDelete=[{"Values": list(values)} for values in chunk],
+            )
+        except (ClientError, BotoCoreError) as exc:
+            LOG.error("batch_delete_partition %s failed: %s", table, exc)
+            failed |= {m for values in chunk for m in emptied[values].message_ids}
+            continue
+        for error in response.get("Errors", []):
+            if error.get("ErrorDetail", {}).get("ErrorCode") == "EntityNotFoundException":
+                continue  # already gone: a repeated event
+            values = tuple(error.get("PartitionValues", []))
+            LOG.error("%s partition %s not deleted: %s", table, values, error.get("ErrorDetail"))
+            failed |= emptied[values].message_ids if values in emptied else set()
+    return failed
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     """SQS batch entry point; reports only failed messages (ReportBatchItemFailures)."""
     database = os.environ["GLUE_DATABASE"]
     failed: set[str] = set()
     by_table: dict[str, dict[tuple[str, ...], Wanted]] = {}
+    removed: dict[str, dict[tuple[str, ...], Wanted]] = {}
+    bucket_of: dict[str, str] = {}
     message_ids: list[str] = []
     for record in event.get("Records", []):
         message_id = record["messageId"]
@@ -158,12 +212,21 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
                 if want.names != names or want.location != location:
                     raise BadMessage(f"{raw_key!r} conflicts with {want.location}")
                 want.message_ids.add(message_id)
+            for bucket, raw_key in s3_objects(record["body"], "ObjectRemoved:"):
+                table, names, values, location = parse_key(bucket, raw_key)
+                want = removed.setdefault(table, {}).setdefault(
+                    tuple(values), Wanted(names, location)
+                )
+                want.message_ids.add(message_id)
+                bucket_of[location] = bucket
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # incl. JSON errors
             LOG.warning("message %s is malformed: %s", message_id, exc)
             failed.add(message_id)
     cache: dict[str, Any] = {}
     for table, wanted in by_table.items():
         failed |= _register(database, table, wanted, cache)
+    for table, emptied in removed.items():  # after the creates: the listing decides
+        failed |= _drop_emptied(database, table, emptied, bucket_of)
     LOG.info(
         "messages=%d partitions=%d failed=%d",
         len(message_ids),

@@ -50,8 +50,22 @@ data "aws_iam_policy_document" "permissions" {
   statement {
     sid       = "RegisterGluePartitions"
     effect    = "Allow"
-    actions   = ["glue:GetTable", "glue:BatchCreatePartition"]
+    actions   = ["glue:GetTable", "glue:BatchCreatePartition", "glue:BatchDeletePartition"]
     resources = local.glue_resources
+  }
+
+  # After an object is removed (a rewind), whether its partition still holds any.
+  statement {
+    sid       = "FindEmptiedPartitions"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [for prefix in var.data_prefixes : "${prefix}*"]
+    }
   }
 }
 
@@ -73,7 +87,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_50:X-Ray needs xray:PutTraceSegments on "*", which the least-privilege role deliberately omits; structured logs cover this small function.
   #checkov:skip=CKV_AWS_272:The zip is built locally by archive_file from reviewed source; AWS Signer profiles are out of scope for this stack.
   function_name                  = var.function_name
-  description                    = "Registers Glue partitions for new ETL objects announced via S3 -> SQS"
+  description                    = "Keeps Glue partitions in step with ETL objects announced via S3 -> SQS"
   role                           = aws_iam_role.this.arn
   runtime                        = var.runtime
   handler                        = "handler.handler"

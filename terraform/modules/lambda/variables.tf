@@ -172,3 +172,23 @@ variable "partition" {
     error_message = "partition must be aws, aws-cn or aws-us-gov."
   }
 }
+
+variable "data_bucket_arn" {
+  description = "Bucket of the ETL tables: the function lists a partition's prefix after a removal."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::", var.data_bucket_arn))
+    error_message = "data_bucket_arn must be an S3 bucket ARN."
+  }
+}
+
+variable "data_prefixes" {
+  description = "Table prefixes in the bucket the function may list (one per ETL table)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.data_prefixes) > 0
+    error_message = "data_prefixes must not be empty."
+  }
+}

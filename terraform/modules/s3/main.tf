@@ -130,7 +130,7 @@ resource "aws_s3_bucket_notification" "data" {
     content {
       id            = "object-created-${trim(replace(queue.value, "/", "-"), "-")}"
       queue_arn     = var.notification_queue_arn
-      events        = ["s3:ObjectCreated:*"]
+      events        = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"] # removed: a rewind
       filter_prefix = queue.value
       filter_suffix = var.notification_suffix == "" ? null : var.notification_suffix
     }
