@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 
 from temporalio.client import (
     Client,
@@ -23,7 +22,6 @@ from first_temporal.config import Pipeline, open_storage
 from first_temporal.domain import ledger, schema
 from first_temporal.jobs import BatchOutcome, BatchSummary, RunProgress
 from first_temporal.schedules import format_interval, schedule_id
-from first_temporal.storage import local_ledger
 from first_temporal.workflow import EtlBatchWorkflow, EtlRunWorkflow
 
 QUERY_TIMEOUT = 3.0
@@ -180,24 +178,20 @@ def checkpoint_line(pipeline: Pipeline) -> str:
 def ledger_lines(pipeline: Pipeline, count: int = 5) -> list[str]:
     """The ledger's last rows, and whether the last one chains to the one before and
     matches the checkpoint (a cheap check; verify proves the whole history)."""
-    if pipeline.location.startswith("s3://"):
-        return ["ledger:     kept for local data dirs only (not on S3 yet)"]
-    root = Path(pipeline.location)
     try:
-        cp = open_storage(pipeline.location).read_checkpoint(pipeline.seed)
-        lines = [
-            x
-            for x in local_ledger.tail(root, count)
-            if ledger.parse(x, 0).batch_number <= cp.batch_number
-        ]
+        storage = open_storage(pipeline.location)
+        cp = storage.read_checkpoint(pipeline.seed)
+        lines, before = storage.ledger_tail(cp, count)
     except Exception as exc:
         return [f"ledger:     unreadable: {root_message(exc)}"]
     if not lines:
         return ["ledger:     no rows yet (it starts with the next committed batch)"]
     rows = [ledger.parse(line, 0) for line in lines]
     last = rows[-1]
-    before = lines[-2] if len(lines) > 1 else ledger.HEADER
-    chained = last.previous_sha256 == ledger.digest(before)
+    chained = all(
+        row.previous_sha256 == ledger.digest(line)
+        for row, line in zip(rows, [before, *lines[:-1]], strict=True)
+    )
     matches = last.checkpoint(cp.seed, cp.window_offset) == cp
     verdict = (
         "ok"
@@ -205,14 +199,14 @@ def ledger_lines(pipeline: Pipeline, count: int = 5) -> list[str]:
         else (
             "BROKEN: "
             + (
-                "the last row does not chain to the one before"
+                "a row does not chain to the one before"
                 if not chained
                 else "the last row is not the checkpoint's batch"
             )
         )
     )
     out = [
-        f"ledger:     last row batch {last.batch_number}: {verdict}"
+        f"ledger:     last {len(rows)} row(s) to batch {last.batch_number}: {verdict}"
         " (python -m first_temporal.verify proves every batch)",
         f"  {'batch':>6}  {'date':<10}  {'purchases':>9} {'customers':>9} {'disputes':>8}"
         f" {'deliveries':>10}  purchase.csv sha256",

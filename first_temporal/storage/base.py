@@ -81,6 +81,11 @@ class Storage(Protocol):
         """Forget the staged parts of committed batches (up to `batch_number`)."""
         ...
 
+    def ledger_tail(self, checkpoint: Checkpoint, count: int) -> tuple[list[bytes], bytes]:
+        """The ledger's last `count` lines up to the checkpoint's batch, oldest first, and
+        the line the first of them chains to (the header where the ledger starts)."""
+        ...
+
     def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
         """Put the tables, checkpoint and ledger back as they were right after `batch`
         (0: before the first); returns the checkpoints before and after. Idempotent.

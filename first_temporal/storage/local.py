@@ -282,6 +282,17 @@ class LocalStorage:
             atomic_write(self.root / schema.CHECKPOINT_FILE, committed.to_csv())
             return committed, True
 
+    def ledger_tail(self, checkpoint: Checkpoint, count: int) -> tuple[list[bytes], bytes]:
+        spare = 8  # rows past the checkpoint: an unfinished commit's, not history
+        lines = [
+            line
+            for line in local_ledger.tail(self.root, count + spare)
+            if ledger.parse(line, 0).batch_number <= checkpoint.batch_number
+        ]
+        if len(lines) > count:
+            return lines[-count:], lines[-count - 1]
+        return lines, ledger.HEADER
+
     def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
         """Back to right after `batch` (0: empty tables). The checkpoint goes first, as the
         commit point; the tables' and the ledger's bytes past it are then what a crashed

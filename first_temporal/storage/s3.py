@@ -43,7 +43,7 @@ import boto3
 import polars as pl
 from botocore.exceptions import ClientError
 
-from first_temporal.domain import schema
+from first_temporal.domain import ledger, schema
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
 from first_temporal.domain.ledger import HEADER, commit_lines
@@ -262,6 +262,20 @@ class S3Storage:
         for start in range(0, len(keys), 1000):
             chunk = [{"Key": k} for k in keys[start : start + 1000]]
             self._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
+
+    def ledger_tail(self, checkpoint: Checkpoint, count: int) -> tuple[list[bytes], bytes]:
+        """Walks back one commit object at a time: a GET per commit shown."""
+        lines: list[bytes] = []
+        end = checkpoint.batch_number
+        while end > 0 and len(lines) <= count:
+            found = self._get(self.ledger_key(end))
+            if found is None:  # the ledger starts after this batch
+                break
+            lines = [x + b"\n" for x in found[0].rstrip(b"\n").split(b"\n")] + lines
+            end = ledger.parse(lines[0], 0).batch_number - 1
+        if len(lines) > count:
+            return lines[-count:], lines[-count - 1]
+        return lines, ledger.HEADER
 
     def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
         return s3_rewind.rewind(self, seed, batch)

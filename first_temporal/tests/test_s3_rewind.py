@@ -12,6 +12,7 @@ from temporalio.testing import ActivityEnvironment
 from first_temporal.activities.loader import Loader
 from first_temporal.config import Pipeline, open_storage
 from first_temporal.jobs import RewindJob
+from first_temporal.status import ledger_lines
 from first_temporal.tests.batches import run_batch
 from first_temporal.tests.moto_server import MotoServer
 from first_temporal.tests.s3_batches import BUCKET, SEED, fresh, module_server, objects, run_batches
@@ -90,3 +91,14 @@ def test_a_batch_that_cannot_be_restored_is_refused_and_nothing_changes(
         rewind(pipeline("a"), batch)
     assert err.value.non_retryable and says in str(err.value)
     assert under(s3, "a") == before
+
+
+def test_status_shows_the_s3_ledger_and_a_broken_link(s3: Any):
+    history(pipeline("a"), 25)
+    lines = ledger_lines(pipeline("a"))
+    assert lines[0].startswith("ledger:     last 5 row(s) to batch 25: ok")
+    assert [line.split()[0] for line in lines[2:]] == ["21", "22", "23", "24", "25"]
+    key = "a/_ledger/batch-000023.csv"
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body.replace(b",", b",1", 1))  # batch 23's
+    assert "BROKEN: a row does not chain" in ledger_lines(pipeline("a"))[0]

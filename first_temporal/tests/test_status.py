@@ -52,7 +52,7 @@ async def test_status_shows_checkpoint_last_batches_and_running_work(
     assert f"checkpoint: batch 3, date {dates[-1]}, rows purchase=" in out
     assert "schedule:   none" in out
     ledger_part, workflows = out.split("batch workflow(s):")
-    assert "ledger:     last row batch 3: ok" in ledger_part
+    assert "ledger:     last 3 row(s) to batch 3: ok" in ledger_part
     ledger_rows = [line.split() for line in ledger_part.splitlines() if line[:8].strip().isdigit()]
     assert [(r[0], r[1]) for r in ledger_rows] == [(str(i + 1), d) for i, d in enumerate(dates)]
     rows = [line.split() for line in workflows.splitlines() if line.strip()[:1].isdigit()]
