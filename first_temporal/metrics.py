@@ -43,6 +43,9 @@ def prometheus_runtime(port: int, host: str = "127.0.0.1") -> Runtime:
     """A runtime whose meter is scraped at http://host:port/metrics."""
     config = PrometheusConfig(
         bind_address=f"{host}:{port}",
+        # Counters end in _total, as Prometheus' own linter (promtool check metrics) wants:
+        # the SDK's and ours (etl_rows_written_total, etl_batches_committed_total, ...).
+        counters_total_suffix=True,
         histogram_bucket_overrides={DURATION: DURATION_BUCKETS},
     )
     return Runtime(telemetry=TelemetryConfig(metrics=config))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 import time
@@ -67,6 +68,15 @@ async def test_metrics_count_rows_batches_durations_and_bad_input(
             "three batch durations",
         )
         metrics = scrape(port)
+        exposition = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        linted = subprocess.run(
+            [shutil.which("promtool") or "promtool", "check", "metrics"],
+            input=exposition,
+            capture_output=True,
+            timeout=60,
+        )
+        assert linted.returncode == 0 and not linted.stdout.strip(), linted.stdout.decode()
+        assert b"etl_rows_written_total{" in exposition  # counters end in _total
         for table in ("purchase", "customer", "dispute", "delivery"):
             assert metrics["etl_rows_written"].get((("table", table),), 0) == data_rows(
                 data_dir, table
