@@ -171,6 +171,18 @@ async def follow(handle: WorkflowHandle[Any, RunResult], known: int | None) -> R
             return result_task.result()
 
 
+def run_summary(args: argparse.Namespace, pipeline: Pipeline) -> str:
+    """The one line the Web UI lists the run by."""
+    amount = f"batches dated up to {args.until}" if args.until else f"{args.runs} batch(es)"
+    volume = f", {args.purchases:,} purchases a day" if args.purchases else ""
+    return f"{amount} of {pipeline.pipeline_id}{volume}"
+
+
+def pipeline_details(pipeline: Pipeline) -> str:
+    """Markdown the Web UI shows with it: where the tables are, never what they hold."""
+    return f"**tables**: `{pipeline.location}`  \n**seed**: {pipeline.seed}"
+
+
 def root_message(exc: BaseException) -> str:
     """The innermost cause's message: the one line that says what is wrong."""
     while exc.__cause__ is not None:
@@ -191,6 +203,8 @@ async def run(args: argparse.Namespace) -> int:
         handle: WorkflowHandle[Any, RunResult] = await client.start_workflow(
             RUN_WORKFLOW,
             RunJob(pipeline, args.runs or 0, args.purchases, until=args.until),
+            static_summary=run_summary(args, pipeline),
+            static_details=pipeline_details(pipeline),
             result_type=RunResult,
             id=f"{pipeline.pipeline_id}-run-{uuid.uuid4().hex[:12]}",
             task_queue=queue,
@@ -234,6 +248,8 @@ async def rewind(args: argparse.Namespace) -> int:
             RewindJob(pipeline, args.rewind_to),
             result_type=Rewound,
             id=f"{pipeline.pipeline_id}-rewind",
+            static_summary=f"rewind {pipeline.pipeline_id} to batch {args.rewind_to}",
+            static_details=pipeline_details(pipeline),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,  # attach to one running
             task_queue=queue,
             task_timeout=WORKFLOW_TASK_TIMEOUT,

@@ -79,14 +79,18 @@ def _tag_batch_date(day: str) -> None:
         workflow.upsert_search_attributes([BATCH_DATE.value_set(batch_datetime(day))])
 
 
-async def step(activity: Callable[[Any, In], Out], arg: In, tuning: Tuning) -> Out:
-    """One pipeline step with the pipeline's timeouts and retry policy."""
+async def step(
+    activity: Callable[[Any, In], Out], arg: In, tuning: Tuning, summary: str | None = None
+) -> Out:
+    """One pipeline step with the pipeline's timeouts and retry policy; `summary` is what
+    the Web UI shows for it (counts and ranges only, never a table value)."""
     return await workflow.execute_activity_method(
         activity,
         arg,
         start_to_close_timeout=tuning.step_timeout,
         heartbeat_timeout=tuning.heartbeat_timeout,
         retry_policy=RETRY,
+        summary=summary,
     )
 
 
@@ -96,6 +100,20 @@ async def local_step(activity: Callable[[Any, In], Out], arg: In, tuning: Tuning
     return await workflow.execute_local_activity_method(
         activity, arg, start_to_close_timeout=tuning.local_step_timeout, retry_policy=RETRY
     )
+
+
+def committed_details(summaries: list[BatchSummary]) -> str:
+    """What the Web UI shows of a committed batch: dates and counts, no table value."""
+    first, last = summaries[0], summaries[-1]
+    days = first.batch_date if first is last else f"{first.batch_date} to {last.batch_date}"
+    total = {
+        "purchases": sum(s.purchases for s in summaries),
+        "new customers": sum(s.new_customers for s in summaries),
+        "disputes": sum(s.disputes for s in summaries),
+        "deliveries": sum(s.deliveries for s in summaries),
+    }
+    counts = ", ".join(f"{n:,} {what}" for what, n in total.items())
+    return f"committed {days}: {counts}"
 
 
 def part_bounds(job: BatchJob) -> list[tuple[int, int | None]]:
@@ -131,10 +149,14 @@ class EtlBatchWorkflow:
         # worker holds them all in memory at once.
         slots = asyncio.Semaphore(tuning.parts_in_flight)
 
+        done = 0
+
         async def part(index: int, start: int, end: int | None) -> list[Staged]:
+            nonlocal done
             part = PartJob(pipeline, job.checkpoint, job.days, job.purchases, start, end)
+            label = f"part {index + 1}/{len(bounds)}: purchases {start:,}-{end:,}" if end else None
             async with slots:
-                extracted = await step(Extractor.extract_purchases, part, tuning)
+                extracted = await step(Extractor.extract_purchases, part, tuning, label)
                 if index == 0:
                     _tag_batch_date(extracted.dates[0])
                 if len(bounds) == 1:
@@ -143,7 +165,11 @@ class EtlBatchWorkflow:
                     Transformer.derive_lifecycle_events,
                     TransformJob(part, extracted.open_purchases, with_window=index == 0),
                     tuning,
+                    label,
                 )
+                done += 1
+                if len(bounds) > 1:
+                    workflow.set_current_details(f"{done}/{len(bounds)} parts staged; then load")
                 return [extracted, events]
 
         tasks = [asyncio.create_task(part(i, *b)) for i, b in enumerate(bounds)]
@@ -154,6 +180,7 @@ class EtlBatchWorkflow:
                 task.cancel()
             raise
         self._stage = "load"
+        workflow.set_current_details(f"loading {len(staged) // 2} staged part(s)")
         load = LoadJob(pipeline, job.checkpoint, staged[0].dates, staged)
         summaries = await step(Loader.load_batch, load, tuning)
         self._stage = "mart"
@@ -164,6 +191,7 @@ class EtlBatchWorkflow:
             retry_policy=RETRY,
         )
         self._stage = "done"
+        workflow.set_current_details(committed_details(summaries))
         elapsed = round((workflow.now() - started).total_seconds(), 3)
         if len(summaries) == 1:
             summaries = [replace(summaries[0], elapsed_seconds=elapsed)]
@@ -235,6 +263,10 @@ class EtlRunWorkflow:
             self._stage = (
                 f"batch {number}" if days == 1 else f"batches {number}-{number + days - 1}"
             )
+            workflow.set_current_details(f"{self._done}/{self._total} done; now {self._stage}")
+            shape = f"span of {days} days" if days > 1 else "one day"
+            if bulk:
+                shape = f"bulk day of {job.purchases:,} purchases"
             try:
                 outcome = await workflow.execute_child_workflow(
                     EtlBatchWorkflow.run,
@@ -242,6 +274,7 @@ class EtlRunWorkflow:
                     id=batch_id,
                     task_timeout=WORKFLOW_TASK_TIMEOUT,
                     search_attributes=_pipeline_attribute(),
+                    static_summary=f"{self._stage} of {pipeline.pipeline_id}: {shape}",
                 )
             except (WorkflowAlreadyStartedError, ChildWorkflowError) as exc:
                 if await self._lost_race(exc, batch_id):
@@ -253,6 +286,7 @@ class EtlRunWorkflow:
             last = outcome.summaries[-1]
             self._summaries = [*self._summaries, *outcome.summaries][-SUMMARY_BUFFER:]
         self._stage = "done"
+        workflow.set_current_details(f"done: {self._done}/{self._total} batches")
         return RunResult(batches=self._done, last=last, recent=self._summaries, next_date=next_date)
 
     async def _lost_race(self, exc: BaseException, batch_id: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import Pipeline
@@ -96,3 +97,35 @@ def test_status_reports_an_unreadable_checkpoint_and_goes_on(
     assert "checkpoint: unreadable: placeholder.csv line 1" in result.stdout
     assert "no batch workflows on this server yet" in result.stdout
     assert "running now:\n  nothing" in result.stdout
+
+
+async def test_the_web_ui_shows_what_runs_and_batches_do(
+    dev_env: WorkflowEnvironment,
+    address: str,
+    worker: WorkerProcess,
+    task_queue: str,
+    data_dir: Path,
+):
+    """Static summaries at start, current details while and after they run: dates and
+    counts, read without decoding any payload."""
+    common = ("--task-queue", task_queue, "--data-dir", str(data_dir))
+    ran = starter(address, "--runs", "2", *common)
+    assert ran.returncode == 0, ran.stderr
+    pipeline = Pipeline(location=str(data_dir))
+    [run] = [
+        e
+        async for e in dev_env.client.list_workflows(
+            f'WorkflowId STARTS_WITH "{pipeline.pipeline_id}-run-"'
+        )
+    ]
+    described = await dev_env.client.get_workflow_handle(run.id).describe()
+    assert await described.static_summary() == f"2 batch(es) of {pipeline.pipeline_id}"
+    assert f"`{data_dir}`" in (await described.static_details() or "")
+    batch = dev_env.client.get_workflow_handle(pipeline.batch_workflow_id(2))
+    assert await (await batch.describe()).static_summary() == (
+        f"batch 2 of {pipeline.pipeline_id}: one day"
+    )
+    metadata = await batch.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    date = ran.stdout.splitlines()[1].split()[2]
+    assert metadata.current_details.startswith(f"committed {date}: ")
+    assert " purchases, " in metadata.current_details and "@" not in metadata.current_details
