@@ -298,8 +298,8 @@ async def main(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="first-temporal bench", description=__doc__)
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--backfill", type=int, default=3650)
     parser.add_argument("--rounds", type=int, default=20)
@@ -310,4 +310,8 @@ if __name__ == "__main__":
         choices=["overhead", "backfill", "bulk", "history"],
         help="run only these measurements (repeatable); history includes bulk",
     )
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    return asyncio.run(main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
