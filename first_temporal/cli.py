@@ -13,6 +13,8 @@ from collections.abc import Callable
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
+from first_temporal import environment
+
 Command = Callable[[list[str]], int]
 
 
@@ -77,6 +79,7 @@ def package_version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    environment.check()
     listing = "\n".join(f"  {name:<10}{text}" for name, (text, _) in COMMANDS.items())
     parser = argparse.ArgumentParser(
         prog="first-temporal",

@@ -1,13 +1,13 @@
 """What identifies a pipeline, and the settings every process reads from the environment."""
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from first_temporal import environment
 from first_temporal.domain.rates import Rates
 
 if TYPE_CHECKING:
@@ -51,7 +51,10 @@ class Pipeline:
 def resolve_location(value: str | None) -> str:
     """A plain path becomes absolute (so every worker agrees on it); s3:// stays as is."""
     raw = (
-        value or os.environ.get("ETL_STORAGE") or os.environ.get("ETL_DATA_DIR") or DEFAULT_DATA_DIR
+        value
+        or environment.text("ETL_STORAGE")
+        or environment.text("ETL_DATA_DIR")
+        or DEFAULT_DATA_DIR
     )
     if raw.startswith("s3://"):
         return raw.rstrip("/")
@@ -61,12 +64,12 @@ def resolve_location(value: str | None) -> str:
 def resolve_seed(value: int | None) -> int:
     if value is not None:
         return value
-    env = os.environ.get("ETL_SEED")
-    return int(env) if env else DEFAULT_SEED
+    env = environment.integer("ETL_SEED")
+    return DEFAULT_SEED if env is None else env
 
 
 def task_queue() -> str:
-    return os.environ.get("ETL_TASK_QUEUE", DEFAULT_TASK_QUEUE)
+    return environment.text("ETL_TASK_QUEUE") or DEFAULT_TASK_QUEUE
 
 
 def open_storage(location: str) -> "Storage":

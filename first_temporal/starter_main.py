@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -20,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from first_temporal import environment
 from first_temporal.client import UserError, connect, require_worker
 from first_temporal.config import (
     REWIND_WORKFLOW,
@@ -43,6 +45,7 @@ LINES_UP_TO = 100  # longer runs show a progress bar instead of a line per batch
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    environment.check()
     parser = argparse.ArgumentParser(description="Run the next batch(es) of the dealership ETL.")
     amount = parser.add_mutually_exclusive_group()
     amount.add_argument("--runs", type=int, help="number of batches to run (default 1)")
@@ -274,6 +277,9 @@ async def operate(args: argparse.Namespace) -> int:
         location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
     )
     queue = args.task_queue or task_queue()
+    local = not pipeline.location.startswith("s3://")
+    if args.status and local and not Path(pipeline.location).is_dir():
+        raise UserError(f"{pipeline.location}: no such data directory", exit_code=2)
     client: Client = await connect()
     try:
         if args.status:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from first_temporal import environment
+from first_temporal.config import resolve_location
 from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.validation import rules_dates, rules_keys
@@ -32,7 +34,6 @@ from first_temporal.validation.rules_rows import Ctx, flush, product_rules, row_
 from first_temporal.validation.table_load import Scanned, file_name, load, scan
 
 TABLES = (*schema.BATCH_TABLES, schema.PRODUCT)
-MEMORY_LIMIT = os.environ.get("ETL_VALIDATE_MEMORY", "1GB")
 SMALL_BYTES = 32 << 20
 
 
@@ -54,7 +55,7 @@ def validate(data_dir: str | os.PathLike[str]) -> Report:
     with tempfile.TemporaryDirectory(prefix="etl-validate-") as tmp:
         scans = _scan_all(root, Path(tmp), cp, report)
         config: dict[str, str | bool | int | float | list[str]] = {
-            "memory_limit": MEMORY_LIMIT,
+            "memory_limit": environment.text("ETL_VALIDATE_MEMORY"),
             "temp_directory": str(Path(tmp) / "spill"),
         }
         if sum(s.validated for s in scans.values()) < SMALL_BYTES:
@@ -111,19 +112,22 @@ def _check(
 
 
 def main(argv: list[str] | None = None) -> int:
+    environment.check()
     parser = argparse.ArgumentParser(
         prog="python -m first_temporal.validate",
         description="Check every rule of every table; exit 0 clean, 1 violations, 2 unusable.",
     )
     parser.add_argument(
-        "--data-dir",
-        default=os.environ.get("ETL_DATA_DIR", "data"),
-        help="the tables' directory (default: $ETL_DATA_DIR or ./data)",
+        "--data-dir", help="the tables' directory (default: $ETL_STORAGE, $ETL_DATA_DIR or ./data)"
     )
     parser.add_argument("--show", type=int, default=20, help="violations printed per rule")
     args = parser.parse_args(argv)
+    location = resolve_location(args.data_dir)
+    if location.startswith("s3://"):
+        print(f"error: {location}: validate reads local data dirs only", file=sys.stderr)
+        return 2
     try:
-        report = validate(args.data_dir)
+        report = validate(location)
     except Unusable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

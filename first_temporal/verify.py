@@ -23,6 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
+from first_temporal import environment
 from first_temporal.config import resolve_location
 from first_temporal.domain import ledger, lifecycle, schema, source
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
@@ -48,6 +49,7 @@ class Mismatch(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    environment.check()
     parser = argparse.ArgumentParser(
         prog="python -m first_temporal.verify",
         description="Recompute committed batches from the source and compare every byte.",
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def verify(root: Path, first: int = 1, last: int | None = None) -> str:
-    if root.as_posix().startswith("s3:"):
+    if str(root).startswith("s3:"):
         raise Unusable("verify reads a local data dir; S3 is not supported yet")
     checkpoint_file = root / schema.CHECKPOINT_FILE
     if not checkpoint_file.is_file():

@@ -16,7 +16,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from first_temporal import logging_setup
+from first_temporal import environment, logging_setup
 from first_temporal.activities import all_activities
 from first_temporal.client import UserError, connect
 from first_temporal.config import open_storage, task_queue
@@ -97,25 +97,21 @@ async def run(args: argparse.Namespace, extras: Extras = ((), ())) -> int:
     return 0
 
 
-def _env_port() -> int | None:
-    value = os.environ.get("ETL_METRICS_PORT")
-    return int(value) if value else None
-
-
 def main(argv: list[str] | None = None, extras: Extras = ((), ())) -> int:
+    environment.check()
     parser = argparse.ArgumentParser(description="Run a first_temporal worker.")
     parser.add_argument(
         "--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)"
     )
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("ETL_LOG_LEVEL", "INFO"),
+        default=environment.text("ETL_LOG_LEVEL"),
         help="DEBUG, INFO, WARNING or ERROR (default: $ETL_LOG_LEVEL or INFO)",
     )
     parser.add_argument(
         "--metrics-port",
         type=int,
-        default=_env_port(),
+        default=environment.integer("ETL_METRICS_PORT"),
         help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (default: $ETL_METRICS_PORT)",
     )
     args = parser.parse_args(argv)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from first_temporal import environment
 from first_temporal.config import resolve_location
 from first_temporal.domain.errors import BadInput
 from first_temporal.mart.build import MartResult, apply_pending, rebuild
@@ -21,6 +23,7 @@ def _describe(verb: str, result: MartResult) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    environment.check()
     parser = argparse.ArgumentParser(prog="python -m first_temporal.mart", description=__doc__)
     parser.add_argument("command", choices=("apply", "rebuild", "reconcile", "export"))
     parser.add_argument("--data-dir", help="the tables' directory (default: ETL_DATA_DIR or data)")
@@ -29,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = resolve_location(args.data_dir)
     if data_dir.startswith("s3://"):
         parser.error("the mart is built from a local data directory")
+    if not Path(data_dir).is_dir():  # nothing to apply or read: create nothing
+        print(f"error: {data_dir}: no such data directory", file=sys.stderr)
+        return 2
     try:
         if args.command == "apply":
             print(_describe("applied to", apply_pending(data_dir)))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from first_temporal import environment
 from first_temporal.config import resolve_location
 from first_temporal.domain.errors import BadInput
 from first_temporal.report.charts import money, write_chart
@@ -76,12 +77,16 @@ def render(figures: Figures) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    environment.check()
     parser = argparse.ArgumentParser(prog="python -m first_temporal.report", description=__doc__)
     parser.add_argument("--data-dir", help="the tables' directory (default: ETL_DATA_DIR or data)")
     parser.add_argument("--out", required=True, help="directory for the PNG chart and the CSVs")
     args = parser.parse_args(argv)
     data_dir = resolve_location(args.data_dir)
     out = Path(args.out).absolute()
+    if data_dir.startswith("s3://") or not Path(data_dir).is_dir():
+        print(f"error: {data_dir}: no such local data directory", file=sys.stderr)
+        return 2
     try:
         figures = read_figures(data_dir)
     except (BadInput, OSError) as exc:
