@@ -11,6 +11,7 @@ streamed into DuckDB, which spills to disk, so memory stays bounded.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", help="the tables' directory (default: $ETL_STORAGE, $ETL_DATA_DIR or ./data)"
     )
     parser.add_argument("--show", type=int, default=20, help="violations printed per rule")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     location = resolve_location(args.data_dir)
     if location.startswith("s3://"):
@@ -131,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     except Unusable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for line in report.lines(show=args.show):
-        print(line)
+    if args.json:
+        print(json.dumps(report.to_json(show=args.show)))
+    else:
+        for line in report.lines(show=args.show):
+            print(line)
     return 0 if report.clean else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("apply", "rebuild", "reconcile", "export"))
     parser.add_argument("--data-dir", help="the tables' directory (default: ETL_DATA_DIR or data)")
     parser.add_argument("--out", help="export: directory for the Parquet files")
+    parser.add_argument("--json", action="store_true", help="reconcile: print one JSON object")
     args = parser.parse_args(argv)
     data_dir = resolve_location(args.data_dir)
     if data_dir.startswith("s3://"):
@@ -42,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             print(_describe("rebuilt", rebuild(data_dir)))
         elif args.command == "reconcile":
             problems = reconcile(data_dir)
+            if args.json:
+                print(json.dumps({"reconciled": not problems, "mismatches": problems}))
+                return 1 if problems else 0
             for problem in problems:
                 print(f"MISMATCH {problem}")
             print("reconciled" if not problems else f"{len(problems)} mismatches")

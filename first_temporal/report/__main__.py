@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -43,6 +44,29 @@ def _table(frame: pl.DataFrame, money_columns: tuple[str, ...] = ()) -> str:
     return "\n".join("  " + line for line in lines)
 
 
+def key_figures_json(figures: Figures) -> dict[str, object]:
+    """`report --json`: the key figures, stable names (README)."""
+    key = dict(figures.key_figures().iter_rows())
+    mean = key["mean_days_to_deliver"]
+    return {
+        "batch_number": figures.batch_number,
+        "last_date": figures.last_date,
+        "purchases": int(key["purchases"]),
+        "customers": int(key["customers"]),
+        "disputes": int(key["disputes"]),
+        "revenue": round(float(figures.revenue_by_make["revenue"].sum()), 2),
+        "mean_days_to_deliver": None if mean is None else round(float(mean), 2),
+        "revenue_by_make": {
+            str(r["make"]): round(float(r["revenue"]), 2)
+            for r in figures.revenue_by_make.iter_rows(named=True)
+        },
+        "dispute_rate_by_type": {
+            str(r["dispute_type"]): r["dispute_rate"]
+            for r in figures.dispute_rates.iter_rows(named=True)
+        },
+    }
+
+
 def render(figures: Figures) -> str:
     key = dict(figures.key_figures().iter_rows())
     revenue = float(figures.revenue_by_make["revenue"].sum())
@@ -81,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m first_temporal.report", description=__doc__)
     parser.add_argument("--data-dir", help="the tables' directory (default: ETL_DATA_DIR or data)")
     parser.add_argument("--out", required=True, help="directory for the PNG chart and the CSVs")
+    parser.add_argument("--json", action="store_true", help="print the key figures as JSON")
     args = parser.parse_args(argv)
     data_dir = resolve_location(args.data_dir)
     out = Path(args.out).absolute()
@@ -96,9 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the mart holds no sales yet — run some batches first", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
+    written = [write_chart(figures, out / CHART_FILE), *write_csvs(figures, out)]
+    if args.json:
+        print(json.dumps({**key_figures_json(figures), "files": [str(p) for p in written]}))
+        return 0
     print(render(figures))
     print()
-    for path in [write_chart(figures, out / CHART_FILE), *write_csvs(figures, out)]:
+    for path in written:
         print(f"wrote {path}")
     return 0
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import venv
 from pathlib import Path
+
+import pytest
 
 from first_temporal.config import Pipeline
 from first_temporal.mart import apply_pending
@@ -86,3 +89,36 @@ def test_a_plain_pip_install_gives_a_working_command_with_the_report(tmp_path: P
         text=True,
     )
     assert str(env_dir) in where.stdout  # the installed copy, not the clone
+
+
+def test_json_outputs_for_scripts(tmp_path: Path):
+    """validate, mart reconcile and report print one JSON object with stable fields."""
+    data = tmp_path / "data"
+    run_batches(Pipeline(location=str(data), seed=3), 40)
+    apply_pending(str(data))
+    validated = cli("validate", "--data-dir", str(data), "--json")
+    assert validated.returncode == 0
+    found = json.loads(validated.stdout)
+    assert found["clean"] is True and found["violations_total"] == 0
+    assert found["rows"]["purchase"] == len((data / "purchase.csv").read_bytes().splitlines()) - 1
+    reconciled = cli("mart", "reconcile", "--data-dir", str(data), "--json")
+    assert reconciled.returncode == 0
+    assert json.loads(reconciled.stdout) == {"reconciled": True, "mismatches": []}
+    report = cli("report", "--data-dir", str(data), "--out", str(tmp_path / "r"), "--json")
+    assert report.returncode == 0, report.stderr
+    figures = json.loads(report.stdout)
+    assert figures["batch_number"] == 40 and figures["purchases"] == found["rows"]["purchase"]
+    assert sum(figures["revenue_by_make"].values()) == pytest.approx(figures["revenue"])
+    assert set(figures["dispute_rate_by_type"]) <= {
+        "cancellation",
+        "return_for_refund",
+        "return_for_no_refund",
+    }
+    assert all(Path(f).is_file() for f in figures["files"])
+    (data / "purchase.csv").write_bytes(b"customer_id\n")  # a header cut short
+    broken = cli("validate", "--data-dir", str(data), "--json")
+    assert broken.returncode == 1
+    result = json.loads(broken.stdout)
+    assert result["clean"] is False and result["violations_total"] > 0
+    assert result["violations"][0]["rule"] == "header"
+    assert result["violations"][0]["file"] == "purchase.csv"

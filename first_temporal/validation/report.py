@@ -7,7 +7,7 @@ broken million-row table costs neither memory nor a flooded terminal.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 KEEP_PER_RULE = 100  # kept in the Report (tests and callers look at these)
 SHOW_PER_RULE = 20  # printed per rule by the CLI
@@ -63,6 +63,26 @@ class Report:
 
     def add_one(self, rule: str, file: str, line: int | None, column: str | None, msg: str) -> None:
         self.add([Violation(rule, file, line, column, msg)])
+
+    def to_json(self, show: int = SHOW_PER_RULE) -> dict[str, object]:
+        """`validate --json`: stable names (README); violations capped per group like the
+        text, `violations_total` counting them all."""
+        shown: dict[tuple[str, str, str | None], int] = {}
+        violations = []
+        for v in self.violations:
+            key = (v.rule, v.file, v.column)
+            shown[key] = shown.get(key, 0) + 1
+            if shown[key] <= show:
+                violations.append(asdict(v))
+        return {
+            "data_dir": self.data_dir,
+            "clean": self.clean,
+            "violations_total": self.total,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
+            "violations": violations,
+        }
 
     def find(self, rule: str) -> list[Violation]:
         return [v for v in self.violations if v.rule == rule]
