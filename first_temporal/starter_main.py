@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import time
 import uuid
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--purchases", type=int, help="override the day's number of purchases")
     parser.add_argument(
         "--task-queue", help="task queue (default: $ETL_TASK_QUEUE or first-temporal)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="a run: one JSON object per batch on stdout; --status: one JSON object",
     )
     ops = parser.add_argument_group("operating it").add_mutually_exclusive_group()
     ops.add_argument(
@@ -119,14 +126,23 @@ def progress_bar(done: int, total: int, stage: str, width: int = 30) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} batches  {stage}"
 
 
-async def follow(handle: WorkflowHandle[Any, RunResult], known: int | None) -> RunResult:
+def as_json(summary: BatchSummary) -> str:
+    """`run --json`: one object per batch, the BatchSummary's fields (README)."""
+    return json.dumps(asdict(summary))
+
+
+async def follow(
+    handle: WorkflowHandle[Any, RunResult], known: int | None, json_lines: bool = False
+) -> RunResult:
     """Report each batch as it commits (from the run's progress query) until the run ends:
     a line per batch, or for long runs a progress bar. The result carries the last lines.
-    With --until the run counts its batches first: the total comes with its progress."""
+    With --until the run counts its batches first: the total comes with its progress.
+    With `json_lines` every batch is a JSON object, however long the run."""
     printed = 0
     shown = -1
     total = known or 0
-    lines = total <= LINES_UP_TO
+    show = as_json if json_lines else summary_line
+    lines = json_lines or total <= LINES_UP_TO
     tty = sys.stderr.isatty()
 
     def bar(done: int, stage: str) -> None:
@@ -143,7 +159,7 @@ async def follow(handle: WorkflowHandle[Any, RunResult], known: int | None) -> R
         if finished:
             result = result_task.result()
             if not total:
-                total, lines = result.batches, result.batches <= LINES_UP_TO
+                total, lines = result.batches, json_lines or result.batches <= LINES_UP_TO
             if not lines:
                 bar(result.batches, "done")
                 if tty:
@@ -152,7 +168,7 @@ async def follow(handle: WorkflowHandle[Any, RunResult], known: int | None) -> R
             first = result.batches - len(result.recent)
             if first <= printed:  # the result holds every line not printed yet
                 for summary in result.recent[printed - first :]:
-                    print(summary_line(summary), flush=True)
+                    print(show(summary), flush=True)
                 return result
         try:
             progress: RunProgress = await asyncio.wait_for(
@@ -163,10 +179,10 @@ async def follow(handle: WorkflowHandle[Any, RunResult], known: int | None) -> R
         if not total:
             if not progress.total:  # still counting
                 continue
-            total, lines = progress.total, progress.total <= LINES_UP_TO
+            total, lines = progress.total, json_lines or progress.total <= LINES_UP_TO
         if lines:
             for summary in progress.summaries:
-                print(summary_line(summary), flush=True)
+                print(show(summary), flush=True)
             printed = max(printed, progress.first_index + len(progress.summaries))
         else:
             bar(progress.done, progress.stage)
@@ -214,10 +230,11 @@ async def run(args: argparse.Namespace) -> int:
             task_timeout=WORKFLOW_TASK_TIMEOUT,
             search_attributes=await start_attributes(client, pipeline.pipeline_id),
         )
-        result = await follow(handle, args.runs)
+        result = await follow(handle, args.runs, args.json)
         if args.until is not None and result.batches == 0:
             print(
                 f"0 batches: the next batch date, {result.next_date}, is after {args.until}",
+                file=sys.stderr if args.json else sys.stdout,
                 flush=True,
             )
     except WorkflowFailureError as exc:
@@ -231,6 +248,7 @@ async def run(args: argparse.Namespace) -> int:
     print(
         f"done: {result.batches} batch(es) in {time.monotonic() - started:.1f}s; tables in"
         f" {pipeline.location}",
+        file=sys.stderr if args.json else sys.stdout,  # stdout holds only the JSON lines
         flush=True,
     )
     return 0
@@ -272,6 +290,7 @@ async def operate(args: argparse.Namespace) -> int:
     """The schedule and status commands: one short answer each."""
     from first_temporal.schedules import create_or_update, manage
     from first_temporal.status import status_text
+    from first_temporal.status_json import status_json
 
     pipeline = Pipeline(
         location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
@@ -282,6 +301,9 @@ async def operate(args: argparse.Namespace) -> int:
         raise UserError(f"{pipeline.location}: no such data directory", exit_code=2)
     client: Client = await connect()
     try:
+        if args.status and args.json:
+            print(json.dumps(await status_json(client, pipeline)), flush=True)
+            return 0
         if args.status:
             print(await status_text(client, pipeline), flush=True)
             return 0

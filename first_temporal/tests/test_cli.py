@@ -51,6 +51,12 @@ def test_run_status_verify_and_rewind_through_the_one_command(
     assert ran.stdout.splitlines()[-1].startswith("done: 3 batch(es)")
     status = cli("status", *common, address=address)
     assert status.returncode == 0 and "checkpoint: batch 3," in status.stdout
+    lines = cli("run", "--runs", "3", "--json", *common, address=address)
+    assert lines.returncode == 0 and lines.stderr.startswith("done: 3 batch(es)"), lines.stderr
+    batches = [json.loads(line) for line in lines.stdout.splitlines()]  # nothing else
+    assert [b["batch_number"] for b in batches] == [4, 5, 6]
+    assert all(b["committed"] and b["purchases"] >= 10 for b in batches)
+    assert set(batches[0]) >= {"batch_date", "new_customers", "disputes", "deliveries"}
     assert cli("verify", "--data-dir", str(data_dir)).returncode == 0
     rewound = cli("rewind", "1", *common, address=address)
     assert rewound.returncode == 0 and rewound.stdout.startswith("rewound to batch 1 ("), rewound

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -66,6 +67,15 @@ async def test_status_shows_checkpoint_last_batches_and_running_work(
         assert f"disputes={row[4]} deliveries={row[5]}" in line
     [stuck] = [line for line in out.splitlines() if "-run-stuck" in line]
     assert "no answer" in stuck
+    as_json = starter(address, "--status", "--json", *common)
+    assert as_json.returncode == 0, as_json.stderr
+    found = json.loads(as_json.stdout)
+    assert found["pipeline"] == pipeline.pipeline_id and found["schedule"] is None
+    assert found["checkpoint"]["batch_number"] == 3 and found["ledger"]["ok"] is True
+    assert [r["batch_date"] for r in found["ledger"]["rows"]] == dates
+    assert [b["batch_number"] for b in found["batches"]] == [1, 2, 3]
+    assert all(b["result"] == "committed" for b in found["batches"])
+    assert f"{pipeline.pipeline_id}-run-stuck" in {r["workflow_id"] for r in found["running"]}
     await dev_env.client.get_workflow_handle(f"{pipeline.pipeline_id}-run-stuck").terminate()
 
 
