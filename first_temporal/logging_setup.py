@@ -43,12 +43,19 @@ class TemporalContext(logging.Filter):
         return True
 
 
+NOISY_LIBRARIES = ("botocore", "boto3", "urllib3")
+
+
 def configure(level: str) -> None:
     """Root logging for a worker process; raises ValueError on an unknown level name."""
     handler = logging.StreamHandler()
     handler.addFilter(TemporalContext())
     handler.setFormatter(logging.Formatter(FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # boto3's clients log how they found their endpoint, at INFO, once per client: several
+    # lines per batch on S3 that bury the ETL's own. Their warnings and errors still show.
+    for noisy in NOISY_LIBRARIES:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     activity.logger.activity_info_on_message = False
     workflow.logger.workflow_info_on_message = False
     workflow.logger.full_workflow_info_on_extra = True

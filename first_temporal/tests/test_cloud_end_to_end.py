@@ -71,6 +71,9 @@ def test_starter_with_s3_storage_leaves_hive_partitioned_objects(
         assert "s3://dealer-lake/lake/_checkpoint/placeholder.csv" in bad.stderr
     finally:
         assert worker.stop() == 0
+    log = (tmp_path / "worker.log").read_text()
+    assert "batch 3 (" in log and "committed" in log  # the ETL's own lines are there
+    assert "Found endpoint" not in log and " botocore" not in log  # boto3's INFO chatter
 
 
 def test_the_days_after_a_bulk_day_run_on_s3(
