@@ -20,12 +20,17 @@ WRITER_MEMORY_MIB = 32
 # commit of a 2,500,000-purchase day, 405 MB of CSV, fails at a limit of 80 MiB).
 UNSPILLABLE_SHARE = 4
 MIB = 1 << 20
+# The on-disk format the mart is written in: the one the DuckDB shell users install reads
+# (`pip install duckdb-cli`, 1.5.x reads up to 1.5's format; 2.0's own is newer). Fixed when
+# the file is created; `mart rebuild` rewrites an older mart in it.
+STORAGE_VERSION = "v1.5.0"
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     # Spill files next to the mart, in the data dir, not in a shared /tmp.
     config: dict[str, str | bool | int | float | list[str]] = {"temp_directory": f"{path}.tmp"}
     if not read_only:
+        config["storage_compatibility_version"] = STORAGE_VERSION
         config["memory_limit"] = f"{WRITER_MEMORY_MIB}MiB"
         # A writer's statements read one chunk each, too little to share out: more threads
         # only add their buffers and, for a day's few rows, their start-up.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from temporalio.exceptions import CancelledError
 from temporalio.testing import ActivityEnvironment
 
+from first_temporal.config import Pipeline
 from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.rates import Rates
@@ -23,6 +26,7 @@ from first_temporal.mart import load as mart_load
 from first_temporal.mart.__main__ import main as mart_main
 from first_temporal.storage.local import LocalStorage
 from first_temporal.tests import tables as shared_tables
+from first_temporal.tests.batches import run_batches
 
 SEED = 7
 # Higher dispute shares than the defaults so every type shows up within a few batches.
@@ -318,3 +322,32 @@ def test_the_worker_applies_the_mart_at_low_cpu_priority_heartbeating_meanwhile(
     assert (summary.applied, summary.to_batch, summary.new_rows) == (True, 4, 12)
     assert seen["niceness"] == min(base + mart_activity.MART_NICENESS, 19)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+
+
+def test_the_duckdb_shell_users_install_opens_the_mart(tmp_path: Path):
+    """`pip install duckdb-cli` (1.5.x) reads the mart read-only: every table and view."""
+    data = tmp_path / "data"
+    run_batches(Pipeline(location=str(data), seed=3), 30)
+    apply_pending(str(data))
+    mart = str(data / "mart.duckdb")
+    with duckdb.connect(mart, read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        ]
+        expected = {n: con.execute(f"SELECT count(*) FROM {n}").fetchall()[0][0] for n in names}
+    assert {"fact_sales", "dim_customer", "v_revenue_by_make_month"} <= set(names)
+    shell = Path(sys.executable).parent / "duckdb"
+    queries = "".join(f"SELECT '{n}', count(*) FROM {n};\n" for n in names)
+    done = subprocess.run(
+        [str(shell), "-readonly", "-csv", "-noheader", mart],
+        input=queries,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    found = dict(line.split(",") for line in done.stdout.split())
+    assert {n: int(c) for n, c in found.items()} == expected
