@@ -7,6 +7,7 @@
 #   ./build.sh server   run the Temporal dev server in the foreground (three-terminal flow)
 #   ./build.sh test     set up and run the whole test suite
 #   ./build.sh setup    only create/refresh the virtual environments (.venv, .venv-tools)
+#   ./build.sh --help   this text
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -141,7 +142,10 @@ tables() {
   say "more:     .venv/bin/python starter.py --runs 5    stop: ./build.sh stop"
 }
 
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
 case "${1:-up}" in
+  -h | --help | help) usage ;;
   up)
     setup
     start_server
@@ -167,5 +171,5 @@ case "${1:-up}" in
     shift
     exec "$PY" -m pytest "$@"
     ;;
-  *) die "unknown command '$1' (use: up | stop | server | test | setup)" ;;
+  *) usage >&2; die "unknown command '$1'" ;;
 esac

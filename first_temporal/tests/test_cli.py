@@ -128,3 +128,11 @@ def test_json_outputs_for_scripts(tmp_path: Path):
     assert result["clean"] is False and result["violations_total"] > 0
     assert result["violations"][0]["rule"] == "header"
     assert result["violations"][0]["file"] == "purchase.csv"
+
+
+def test_build_sh_help_and_unknown_commands():
+    shown = subprocess.run([str(ROOT / "build.sh"), "--help"], capture_output=True, text=True)
+    assert shown.returncode == 0 and "./build.sh test" in shown.stdout
+    wrong = subprocess.run([str(ROOT / "build.sh"), "deploy"], capture_output=True, text=True)
+    assert wrong.returncode == 1 and "unknown command 'deploy'" in wrong.stderr
+    assert "./build.sh stop" in wrong.stderr  # with the usage
