@@ -62,6 +62,18 @@ setup_promtool() {
     || die "apt-get install prometheus failed"
 }
 
+setup_chromium() {
+  # The report page is tested in a real browser: headless Chromium (Debian's package).
+  command -v chromium >/dev/null && return 0
+  [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null \
+    || die "the tests need chromium: install Debian's chromium package (apt-get install chromium)"
+  say "installing chromium (Debian's package) for the report page's test"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+    || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null; } \
+    || die "apt-get install chromium failed"
+}
+
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 port_open() { "$PY" - "$1" "$2" <<'EOF'
@@ -168,6 +180,7 @@ case "${1:-up}" in
     setup
     setup_tools
     setup_promtool
+    setup_chromium
     shift
     exec "$PY" -m pytest "$@"
     ;;

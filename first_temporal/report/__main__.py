@@ -14,6 +14,7 @@ from first_temporal.config import resolve_location
 from first_temporal.domain.errors import BadInput
 from first_temporal.report.charts import money, write_chart
 from first_temporal.report.figures import Figures, read_figures, write_csvs
+from first_temporal.report.page import write_page
 
 CHART_FILE = "dealership_report.png"
 
@@ -104,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     environment.check()
     parser = argparse.ArgumentParser(prog="python -m first_temporal.report", description=__doc__)
     parser.add_argument("--data-dir", help="the tables' directory (default: ETL_DATA_DIR or data)")
-    parser.add_argument("--out", required=True, help="directory for the PNG chart and the CSVs")
+    parser.add_argument(
+        "--out", required=True, help="directory for index.html, the PNG chart and the CSVs"
+    )
     parser.add_argument("--json", action="store_true", help="print the key figures as JSON")
     args = parser.parse_args(argv)
     data_dir = resolve_location(args.data_dir)
@@ -121,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the mart holds no sales yet — run some batches first", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    written = [write_chart(figures, out / CHART_FILE), *write_csvs(figures, out)]
+    written = [
+        write_page(figures, data_dir, out),
+        write_chart(figures, out / CHART_FILE),
+        *write_csvs(figures, out),
+    ]
     if args.json:
         print(json.dumps({**key_figures_json(figures), "files": [str(p) for p in written]}))
         return 0

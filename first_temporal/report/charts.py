@@ -28,7 +28,7 @@ def money(value: float, _pos: object = None) -> str:
     return f"${value:,.0f}"
 
 
-def _timeline(ax: Axes, figures: Figures) -> None:
+def draw_timeline(ax: Axes, figures: Figures) -> None:
     t = figures.timeline
     periods, revenue, disputes = t["period"].to_list(), t["revenue"].to_list(), t["disputes"]
     width = 6 if figures.timeline_unit == "week" else 0.8
@@ -54,7 +54,7 @@ def _timeline(ax: Axes, figures: Figures) -> None:
         twin.spines[side].set_visible(False)
 
 
-def _by_make(ax: Axes, figures: Figures) -> None:
+def draw_by_make(ax: Axes, figures: Figures) -> None:
     frame = figures.revenue_by_make.sort("revenue")
     makes, revenue = frame["make"].to_list(), frame["revenue"].to_list()
     colours = [MAKE_COLOURS[i % len(MAKE_COLOURS)] for i in range(len(makes))][::-1]
@@ -74,7 +74,7 @@ def _by_make(ax: Axes, figures: Figures) -> None:
     ax.set_axisbelow(True)
 
 
-def _recent_months(ax: Axes, figures: Figures) -> None:
+def draw_recent_months(ax: Axes, figures: Figures) -> None:
     pivot = figures.recent_months_pivot()
     months = pivot["year_month"].to_list()
     bottom = [0.0] * len(months)
@@ -102,9 +102,9 @@ def _recent_months(ax: Axes, figures: Figures) -> None:
 def write_chart(figures: Figures, path: Path) -> Path:
     fig = plt.figure(figsize=(14, 9), dpi=110, layout="constrained")
     grid = fig.add_gridspec(2, 2, height_ratios=[1.1, 1])
-    _timeline(fig.add_subplot(grid[0, :]), figures)
-    _by_make(fig.add_subplot(grid[1, 0]), figures)
-    _recent_months(fig.add_subplot(grid[1, 1]), figures)
+    draw_timeline(fig.add_subplot(grid[0, :]), figures)
+    draw_by_make(fig.add_subplot(grid[1, 0]), figures)
+    draw_recent_months(fig.add_subplot(grid[1, 1]), figures)
     total = float(figures.revenue_by_make["revenue"].sum())
     fig.suptitle(
         f"Dealership sales through {figures.last_date} (batch {figures.batch_number}):"
