@@ -8,6 +8,8 @@ either finds the batch applied, offsets included, or not at all.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -79,8 +81,9 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
     tick = progress or (lambda: None)
     cp = read_committed(data_dir)
     con = connect(target)
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.stage-", dir=target.parent))
     try:
-        stages = load.register_stages(con)
+        stages = load.register_stages(con, folder)
         # A file without the schema (an interrupted first apply) is a new mart too.
         created = not one(
             con,
@@ -116,6 +119,7 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
             raise
     finally:
         con.close()
+        shutil.rmtree(folder, ignore_errors=True)
     result.elapsed_seconds = round(time.monotonic() - started, 3)
     return result
 
@@ -132,7 +136,8 @@ def _apply_table(
     """Load the table's bytes in [start, end); note the dates they refer to in `dates`."""
     rows = 0
     for data in load.chunks(data_dir / f"{table}.csv", *span, size=load.CHUNK_BYTES):
-        frame = stage.rows = load.parse(table, data)
+        frame = load.parse(table, data)  # checked, and its dates and ids, before DuckDB
+        stage.write(data)
         dates.append(load.date_span(table, frame))
         load.LOADERS[table](con, frame)
         rows += frame.height
