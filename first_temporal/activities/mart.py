@@ -22,8 +22,8 @@ from first_temporal.mart import MartOutOfSync, MartResult, apply_pending, mart_p
 # The mart is background work. Every apply of a worker process runs on one thread at low
 # CPU priority (the DuckDB threads it starts inherit it), so batches sharing the worker go
 # first: without it, a million-row day's mart slowed that run's last steps by a third of
-# a second. One at a time also avoids DuckDB's sporadic std::bad_cast seen when two marts
-# were applied at once in one process.
+# a second. (DuckDB's std::bad_cast came from Python objects registered with it while other
+# threads ran batches: the apply now stages its chunks as files, see mart/load.Stage.)
 MART_NICENESS = 10
 HEARTBEAT_EVERY = 1.0
 
