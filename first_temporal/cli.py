@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(args or ["--help"])
     if args[0] not in COMMANDS:
         parser.parse_args(args[:1])  # the usage error, exit 2
+    sys.argv[0] = f"first-temporal {args[0]}"  # argparse's prog in the command's own help
     return COMMANDS[args[0]][1](args[1:])
 
 

@@ -40,6 +40,7 @@ def test_help_lists_every_subcommand_and_version_and_usage_errors():
     assert wrong.returncode == 2 and "invalid choice: 'launch'" in wrong.stderr
     assert cli("schedule").returncode == 2 and cli("rewind").returncode == 2
     assert "apply" in cli("mart", "--help").stdout  # each command keeps its own help
+    assert cli("run", "--help").stdout.startswith("usage: first-temporal run ")
 
 
 def test_run_status_verify_and_rewind_through_the_one_command(
