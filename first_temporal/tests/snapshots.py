@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+# What a copy of a data dir leaves out: staged parts of uncommitted work, which a
+# background thread may be deleting while the copy runs (drop_staged).
+UNCOMMITTED = shutil.ignore_patterns("_staging")
 
 TABLE_FILES = (
     "placeholder.csv",

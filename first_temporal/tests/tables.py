@@ -15,6 +15,7 @@ from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.rates import Rates
 from first_temporal.tests.batches import read_checkpoint, run_batches
+from first_temporal.tests.snapshots import UNCOMMITTED
 from first_temporal.validation.report import Report
 
 COLS = {t: list(cols) for t, cols in schema.COLUMNS.items()}
@@ -52,7 +53,7 @@ def shift(day: str, days: int) -> str:
 
 def copy_tables(source: Path, target: Path) -> Path:
     """A private copy of generated tables, to break."""
-    shutil.copytree(source, target)
+    shutil.copytree(source, target, ignore=UNCOMMITTED)
     return target
 
 

@@ -13,6 +13,7 @@ from first_temporal.config import Pipeline
 from first_temporal.domain import ledger, schema
 from first_temporal.settings import Tuning
 from first_temporal.tests.batches import read_checkpoint, run_batch, run_batches
+from first_temporal.tests.snapshots import UNCOMMITTED
 
 BULK = Tuning(bulk_threshold=1_000, part_rows=1_500)
 
@@ -31,7 +32,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def copy_of(history: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
-    shutil.copytree(history, target)
+    shutil.copytree(history, target, ignore=UNCOMMITTED)
     return target
 
 

@@ -25,7 +25,7 @@ from first_temporal.jobs import RewindJob
 from first_temporal.settings import Tuning
 from first_temporal.tests.batches import read_checkpoint, run_batch, run_batches
 from first_temporal.tests.processes import ROOT, WorkerProcess, process_env, starter, wait_for
-from first_temporal.tests.snapshots import snapshot, tables
+from first_temporal.tests.snapshots import UNCOMMITTED, snapshot, tables
 
 BULK = Tuning(bulk_threshold=1_000, part_rows=1_500)
 rewind_tables = Loader(open_storage).rewind_tables
@@ -55,7 +55,7 @@ def histories(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def rewound_copy(histories: Path, tmp_path: Path, batch: int) -> Path:
     root = tmp_path / "data"
-    shutil.copytree(histories / "after-40", root)
+    shutil.copytree(histories / "after-40", root, ignore=UNCOMMITTED)
     result = ActivityEnvironment().run(
         rewind_tables, RewindJob(Pipeline(location=str(root), seed=5), batch)
     )
@@ -99,7 +99,7 @@ def test_a_batch_that_is_not_committed_is_refused_and_nothing_changes(
     histories: Path, tmp_path: Path, batch: int
 ):
     root = tmp_path / "data"
-    shutil.copytree(histories / "after-40", root)
+    shutil.copytree(histories / "after-40", root, ignore=UNCOMMITTED)
     before = snapshot(root)
     with pytest.raises(ApplicationError) as err:
         ActivityEnvironment().run(
@@ -120,7 +120,7 @@ def test_a_crash_at_every_step_of_a_rewind_then_a_retry_gives_identical_bytes(
     real_fsync, real_replace = os.fsync, os.replace
     for crash_at in itertools.count():
         root = tmp_path / f"crash-{crash_at}"
-        shutil.copytree(histories / "after-40", root)
+        shutil.copytree(histories / "after-40", root, ignore=UNCOMMITTED)
         job = RewindJob(Pipeline(location=str(root), seed=5), 15)
         counter = itertools.count()
 
