@@ -54,6 +54,15 @@ def _name(text: str) -> str:
     return text.strip()
 
 
+def split_roots(text: str) -> list[str]:
+    """`:`-separated, keeping the `:` of s3:// inside an entry."""
+    return [part for part in re.split(r":(?!//)", text) if part.strip()]
+
+
+def _roots(text: str) -> list[str]:
+    return [_location(part) for part in split_roots(text)]
+
+
 def _location(text: str) -> str:
     if not text.strip() or (text.startswith("s3://") and not re.match(r"s3://[^/]+", text)):
         raise ValueError(text)
@@ -64,6 +73,12 @@ SETTINGS: dict[str, Setting] = {
     "ETL_DATA_DIR": Setting("a directory path", _location, "data", "where the tables live"),
     "ETL_STORAGE": Setting(
         "a directory path or s3://bucket/prefix", _location, None, "overrides ETL_DATA_DIR"
+    ),
+    "ETL_DATA_ROOTS": Setting(
+        "`:`-separated directories or s3://bucket/prefix entries",
+        _roots,
+        None,
+        "where a worker may read and write (besides its cwd and own data dir)",
     ),
     "ETL_SEED": Setting("an integer", _integer, "42", "the simulated source's seed"),
     "ETL_TASK_QUEUE": Setting("a non-empty name", _name, "first-temporal", "the task queue"),
@@ -106,6 +121,11 @@ def check() -> None:
 def text(name: str) -> str:
     found = value(name)
     return "" if found is None else str(found)
+
+
+def roots(name: str) -> list[str]:
+    found = value(name)
+    return [str(r) for r in found] if isinstance(found, list) else []
 
 
 def integer(name: str) -> int | None:

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from first_temporal import environment, logging_setup
 from first_temporal.activities import all_activities
+from first_temporal.activities.roots import Roots, default_roots
 from first_temporal.client import UserError, connect
 from first_temporal.config import open_storage, task_queue
 from first_temporal.metrics import EtlMetrics, prometheus_runtime
@@ -38,7 +39,11 @@ LOCAL_ACTIVITY_THREADS = 3  # of ACTIVITY_THREADS
 
 
 def build_worker(
-    client: Client, queue: str, executor: ThreadPoolExecutor, extras: Extras = ((), ())
+    client: Client,
+    queue: str,
+    executor: ThreadPoolExecutor,
+    extras: Extras = ((), ()),
+    roots: Sequence[str] | None = None,
 ) -> Worker:
     """Local activities run on the same threads: a few of them are kept for those, so a
     checkpoint read never queues behind a worker full of parts. `extras` (workflows,
@@ -49,7 +54,10 @@ def build_worker(
         client,
         task_queue=queue,
         workflows=[*WORKFLOWS, *extras[0]],
-        activities=[*all_activities(open_storage), *extras[1]],
+        activities=[
+            *all_activities(open_storage, Roots(default_roots() if roots is None else roots)),
+            *extras[1],
+        ],
         activity_executor=executor,
         max_concurrent_activities=threads - local,
         max_concurrent_local_activities=local,
@@ -70,7 +78,9 @@ async def run(args: argparse.Namespace, extras: Extras = ((), ())) -> int:
     client = await connect(runtime)
     queue = args.task_queue or task_queue()
     with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
-        worker = build_worker(client, queue, executor, extras)
+        roots = [*default_roots(), *args.data_root]
+        worker = build_worker(client, queue, executor, extras, roots)
+        log.info("data roots: %s", ", ".join(roots))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -107,6 +117,14 @@ def main(argv: list[str] | None = None, extras: Extras = ((), ())) -> int:
         "--log-level",
         default=environment.text("ETL_LOG_LEVEL"),
         help="DEBUG, INFO, WARNING or ERROR (default: $ETL_LOG_LEVEL or INFO)",
+    )
+    parser.add_argument(
+        "--data-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also serve locations under DIR (repeatable; a directory or s3://bucket/prefix);"
+        " always: the working directory, $ETL_DATA_DIR/$ETL_STORAGE and $ETL_DATA_ROOTS",
     )
     parser.add_argument(
         "--metrics-port",

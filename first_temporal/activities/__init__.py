@@ -12,13 +12,16 @@ from typing import Any
 from first_temporal.activities.extractor import Extractor
 from first_temporal.activities.loader import Loader
 from first_temporal.activities.mart import MartActivities
+from first_temporal.activities.roots import Roots
 from first_temporal.activities.staging import OpenStorage
 from first_temporal.activities.transformer import Transformer
 
 
-def all_activities(open_storage: OpenStorage) -> list[Callable[..., Any]]:
-    extractor, transformer = Extractor(open_storage), Transformer(open_storage)
-    loader, mart = Loader(open_storage), MartActivities()
+def all_activities(open_storage: OpenStorage, roots: Roots) -> list[Callable[..., Any]]:
+    """Every activity opens locations through `roots`: none outside the worker's roots."""
+    guarded = roots.guard(open_storage)
+    extractor, transformer = Extractor(guarded), Transformer(guarded)
+    loader, mart = Loader(guarded), MartActivities(roots.check)
     return [
         extractor.read_checkpoint,
         extractor.batches_until,

@@ -65,12 +65,16 @@ MART_WORKFLOW = "EtlMartWorkflow"  # named, not imported: workflows import activ
 
 
 class MartActivities:
+    def __init__(self, check_location: Callable[[str], None] = lambda _: None) -> None:
+        self.check_location = check_location  # the worker's roots (activities/roots.py)
+
     @activity.defn(name="update_mart")
     def update_mart(self, job: PipelineRef) -> MartSummary:
         """Exactly once: the mart records the byte offsets it applied, in the same
         transaction. A cancelled attempt lets a running apply finish (it commits whole or
         not at all); the retry queues behind it and finds the work done."""
         location = job.pipeline.location
+        self.check_location(location)
         if location.startswith("s3://"):
             return MartSummary(applied=False, to_batch=0, new_rows=0)  # Glue/Athena instead
         result = _on_mart_thread(apply_pending, location)
@@ -83,6 +87,7 @@ class MartActivities:
         """After a rewind the mart holds rows of batches that are gone, and a delivery's
         status does not say which batch set it: rebuilt from the rewound tables."""
         location = job.pipeline.location
+        self.check_location(location)
         if location.startswith("s3://") or not mart_path(location).is_file():
             return MartSummary(applied=False, to_batch=job.batch, new_rows=0)
         result = _on_mart_thread(rebuild, location)

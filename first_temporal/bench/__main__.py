@@ -72,6 +72,8 @@ class Bench:
                 "first_temporal.bench.worker",
                 "--task-queue",
                 QUEUE,
+                "--data-root",
+                str(self.work),
             ],
             cwd=ROOT,
             env=process_env(self.address),

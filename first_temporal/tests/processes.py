@@ -5,11 +5,15 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from first_temporal.bench.processes import ROOT, free_port, port_open, process_env, wait_for
 
-__all__ = ["ROOT", "free_port", "port_open", "process_env", "wait_for"]
+__all__ = ["ROOT", "TEST_ROOT", "free_port", "port_open", "process_env", "wait_for"]
+
+
+TEST_ROOT = tempfile.gettempdir()
 
 
 class WorkerProcess:
@@ -17,7 +21,10 @@ class WorkerProcess:
         self.log = log
         self._fh = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py"), "--task-queue", task_queue, *args],
+            [
+                *(sys.executable, str(ROOT / "worker.py"), "--task-queue", task_queue),
+                *("--data-root", TEST_ROOT, *args),  # the tests' data dirs are temporary
+            ],
             cwd=ROOT,
             env=process_env(address),
             stdout=self._fh,

@@ -24,6 +24,7 @@ from first_temporal.jobs import RunJob, RunResult
 from first_temporal.mart import reconcile
 from first_temporal.settings import Tuning
 from first_temporal.tests.batches import read_checkpoint, run_batch, run_batches
+from first_temporal.tests.processes import TEST_ROOT
 from first_temporal.tests.snapshots import tables
 from first_temporal.worker_main import build_worker
 from first_temporal.workflow import EtlRunWorkflow
@@ -35,7 +36,7 @@ BULK = Tuning(bulk_threshold=1000, part_rows=300)  # 2500 purchases: 9 parts
 @pytest_asyncio.fixture
 async def worker(env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Worker]:
     with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(env.client, task_queue, executor) as running:
+        async with build_worker(env.client, task_queue, executor, roots=[TEST_ROOT]) as running:
             yield running
 
 

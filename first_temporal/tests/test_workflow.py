@@ -25,6 +25,7 @@ from first_temporal.domain import schema
 from first_temporal.domain.rates import Rates
 from first_temporal.jobs import RunJob, RunResult
 from first_temporal.mart import reconcile
+from first_temporal.tests.processes import TEST_ROOT
 from first_temporal.tests.snapshots import snapshot, tables
 from first_temporal.worker_main import build_worker
 from first_temporal.workflow import EtlRunWorkflow
@@ -33,7 +34,7 @@ from first_temporal.workflow import EtlRunWorkflow
 @pytest_asyncio.fixture
 async def worker(env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Worker]:
     with ThreadPoolExecutor(max_workers=4) as executor:
-        async with build_worker(env.client, task_queue, executor) as running:
+        async with build_worker(env.client, task_queue, executor, roots=[TEST_ROOT]) as running:
             yield running
 
 
