@@ -14,6 +14,9 @@ __all__ = ["ROOT", "TEST_ROOT", "free_port", "port_open", "process_env", "wait_f
 
 
 TEST_ROOT = tempfile.gettempdir()
+# Where the tests' pipelines live: temporary directories, and the S3 buckets of the tests
+# that run real workers on a moto server.
+TEST_ROOTS = (TEST_ROOT, "s3://dealer-lake", "s3://bulk-lake")
 
 
 class WorkerProcess:
@@ -23,7 +26,8 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [
                 *(sys.executable, str(ROOT / "worker.py"), "--task-queue", task_queue),
-                *("--data-root", TEST_ROOT, *args),  # the tests' data dirs are temporary
+                *(arg for root in TEST_ROOTS for arg in ("--data-root", root)),
+                *args,
             ],
             cwd=ROOT,
             env=process_env(address),
