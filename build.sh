@@ -50,28 +50,16 @@ setup_tools() {
   fi
 }
 
-setup_promtool() {
-  # The alert rules' tests run Prometheus' own linter and rule tester (Debian's package).
-  command -v promtool >/dev/null && return 0
+# setup_debian BINARY PACKAGE WHY: a tool only the tests need, from Debian's packages.
+setup_debian() {
+  command -v "$1" >/dev/null && return 0
   [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null \
-    || die "the tests need promtool: install Debian's prometheus package (apt-get install prometheus)"
-  say "installing promtool (Debian's prometheus package) for the alert-rule tests"
+    || die "the tests need $1: install Debian's $2 package (apt-get install $2)"
+  say "installing $1 (Debian's $2 package) for $3"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 \
-    || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends prometheus >/dev/null; } \
-    || die "apt-get install prometheus failed"
-}
-
-setup_chromium() {
-  # The report page is tested in a real browser: headless Chromium (Debian's package).
-  command -v chromium >/dev/null && return 0
-  [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null \
-    || die "the tests need chromium: install Debian's chromium package (apt-get install chromium)"
-  say "installing chromium (Debian's package) for the report page's test"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
-    || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null; } \
-    || die "apt-get install chromium failed"
+  apt-get install -y --no-install-recommends "$2" >/dev/null 2>&1 \
+    || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends "$2" >/dev/null; } \
+    || die "apt-get install $2 failed"
 }
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -179,8 +167,8 @@ case "${1:-up}" in
   test)
     setup
     setup_tools
-    setup_promtool
-    setup_chromium
+    setup_debian promtool prometheus "the alert rules' tests (Prometheus' linter and rule tester)"
+    setup_debian chromium chromium "the report page's test in a real browser"
     shift
     exec "$PY" -m pytest "$@"
     ;;
