@@ -190,6 +190,13 @@ async def follow(
             return result_task.result()
 
 
+def pipeline_of(args: argparse.Namespace) -> Pipeline:
+    """The pipeline the flags (or ETL_* settings) name."""
+    return Pipeline(
+        location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
+    )
+
+
 def run_summary(args: argparse.Namespace, pipeline: Pipeline) -> str:
     """The one line the Web UI lists the run by."""
     amount = f"batches dated up to {args.until}" if args.until else f"{args.runs} batch(es)"
@@ -211,9 +218,7 @@ def root_message(exc: BaseException) -> str:
 
 
 async def run(args: argparse.Namespace) -> int:
-    pipeline = Pipeline(
-        location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
-    )
+    pipeline = pipeline_of(args)
     queue = args.task_queue or task_queue()
     client: Client = await connect()
     await require_worker(client, queue)
@@ -256,9 +261,7 @@ async def run(args: argparse.Namespace) -> int:
 
 async def rewind(args: argparse.Namespace) -> int:
     """A durable rewind: the workflow finishes it even if this process or a worker dies."""
-    pipeline = Pipeline(
-        location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
-    )
+    pipeline = pipeline_of(args)
     queue = args.task_queue or task_queue()
     client: Client = await connect()
     await require_worker(client, queue)
@@ -292,9 +295,7 @@ async def operate(args: argparse.Namespace) -> int:
     from first_temporal.status import status_text
     from first_temporal.status_json import status_json
 
-    pipeline = Pipeline(
-        location=resolve_location(args.data_dir), seed=resolve_seed(args.seed), rates=Rates()
-    )
+    pipeline = pipeline_of(args)
     queue = args.task_queue or task_queue()
     local = not pipeline.location.startswith("s3://")
     if args.status and local and not Path(pipeline.location).is_dir():
