@@ -188,10 +188,7 @@ def ledger_lines(pipeline: Pipeline, count: int = 5) -> list[str]:
         return ["ledger:     no rows yet (it starts with the next committed batch)"]
     rows = [ledger.parse(line, 0) for line in lines]
     last = rows[-1]
-    chained = all(
-        row.previous_sha256 == ledger.digest(line)
-        for row, line in zip(rows, [before, *lines[:-1]], strict=True)
-    )
+    chained = ledger.broken_link(lines, before) is None
     matches = last.checkpoint(cp.seed, cp.window_offset) == cp
     verdict = (
         "ok"

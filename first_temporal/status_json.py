@@ -25,10 +25,7 @@ async def status_json(client: Client, pipeline: Pipeline, limit: int = 10) -> di
         except Exception as exc:
             return {"checkpoint": {"error": root_message(exc)}, "ledger": None}
         rows = [ledger.parse(line, 0) for line in lines]
-        chained = all(
-            row.previous_sha256 == ledger.digest(line)
-            for row, line in zip(rows, [before, *lines[:-1]], strict=True)
-        )
+        chained = ledger.broken_link(lines, before) is None
         matches = bool(rows) and rows[-1].checkpoint(cp.seed, cp.window_offset) == cp
         return {
             "checkpoint": {

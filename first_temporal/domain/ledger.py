@@ -140,12 +140,26 @@ def lines_of(data: bytes) -> list[bytes]:
     return [line + b"\n" for line in body.split(b"\n")[:-1]]
 
 
-def broken_link(lines: list[bytes]) -> int | None:
+def broken_link(lines: list[bytes], before: bytes = HEADER) -> int | None:
     """Index of the first line whose previous_sha256 is not the digest of the line
-    before it (the header before the first); None when the chain holds."""
-    before = HEADER
+    before it (`before` before the first); None when the chain holds."""
     for index, line in enumerate(lines):
         if not line.rstrip(b"\n").endswith(b"," + digest(before).encode()):
             return index
         before = line
     return None
+
+
+def last_lines(lines: list[bytes], count: int) -> tuple[list[bytes], bytes]:
+    """The last `count` of `lines` (oldest first) and the line the first of them chains to:
+    the one before them, or the header when `lines` holds no more."""
+    if len(lines) > count:
+        return lines[-count:], lines[-count - 1]
+    return lines, HEADER
+
+
+def check_committed(batch: int, current: Checkpoint, where: str) -> None:
+    """BadInput, naming what is committed, unless `batch` is 0 or a committed batch."""
+    if not 0 <= batch <= current.batch_number:
+        held = f"batches 1-{current.batch_number}" if current.batch_number else "no batch"
+        raise BadInput(f"batch {batch} is not a committed batch: {where} holds {held}")

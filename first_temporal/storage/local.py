@@ -289,9 +289,7 @@ class LocalStorage:
             for line in local_ledger.tail(self.root, count + spare)
             if ledger.parse(line, 0).batch_number <= checkpoint.batch_number
         ]
-        if len(lines) > count:
-            return lines[-count:], lines[-count - 1]
-        return lines, ledger.HEADER
+        return ledger.last_lines(lines, count)
 
     def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
         """Back to right after `batch` (0: empty tables). The checkpoint goes first, as the

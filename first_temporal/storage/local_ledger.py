@@ -16,7 +16,7 @@ from typing import BinaryIO
 from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput
-from first_temporal.domain.ledger import HEADER, LEDGER_FILE, lines_of, parse
+from first_temporal.domain.ledger import HEADER, LEDGER_FILE, check_committed, lines_of, parse
 from first_temporal.storage.files import atomic_write, first_line_since
 
 BLOCK = 64 << 10
@@ -72,9 +72,7 @@ def committed_lines(root: Path, batch_number: int) -> list[bytes]:
 def checkpoint_after(root: Path, seed: int, batch: int, current: Checkpoint) -> Checkpoint:
     """The checkpoint the commit of `batch` wrote (0: a new pipeline's), from its ledger
     row; BadInput, naming what is committed, when `batch` is not."""
-    if not 0 <= batch <= current.batch_number:
-        held = f"batches 1-{current.batch_number}" if current.batch_number else "no batch"
-        raise BadInput(f"batch {batch} is not a committed batch: {root} holds {held}")
+    check_committed(batch, current, str(root))
     if batch == 0:
         return Checkpoint.initial(seed)
     if batch == current.batch_number:

@@ -273,9 +273,7 @@ class S3Storage:
                 break
             lines = [x + b"\n" for x in found[0].rstrip(b"\n").split(b"\n")] + lines
             end = ledger.parse(lines[0], 0).batch_number - 1
-        if len(lines) > count:
-            return lines[-count:], lines[-count - 1]
-        return lines, ledger.HEADER
+        return ledger.last_lines(lines, count)
 
     def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
         return s3_rewind.rewind(self, seed, batch)

@@ -33,9 +33,7 @@ class CheckpointMoved(RuntimeError):
 
 def rewind(storage: S3Storage, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
     current, etag = storage._current(seed)
-    if not 0 <= batch <= current.batch_number:
-        held = f"batches 1-{current.batch_number}" if current.batch_number else "no batch"
-        raise BadInput(f"batch {batch} is not a committed batch: {storage.location} holds {held}")
+    ledger.check_committed(batch, current, storage.location)
     if current.batch_number == 0:
         return current, current
     target = Checkpoint.initial(seed) if batch == 0 else _checkpoint_after(storage, seed, batch)
