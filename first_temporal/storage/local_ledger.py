@@ -17,7 +17,7 @@ from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput
 from first_temporal.domain.ledger import HEADER, LEDGER_FILE, check_committed, lines_of, parse
-from first_temporal.storage.files import atomic_write, first_line_since
+from first_temporal.storage.files import about, atomic_write, first_line_since
 
 BLOCK = 64 << 10
 
@@ -35,7 +35,7 @@ def cut_after(root: Path, batch_number: int) -> bytes:
         atomic_write(path, HEADER)
         return HEADER
     with open(path, "r+b") as fh:
-        end = fh.seek(0, os.SEEK_END)
+        end = _whole_lines_end(fh)
         while end > len(HEADER):
             line_start = _line_start(fh, end)
             fh.seek(line_start)
@@ -52,7 +52,8 @@ def cut_after(root: Path, batch_number: int) -> bytes:
 
 
 def append(root: Path, lines: list[bytes]) -> None:
-    with open(ledger_path(root), "ab") as fh:
+    path = ledger_path(root)
+    with about(path), open(path, "ab") as fh:
         fh.write(b"".join(lines))
         fh.flush()
         os.fsync(fh.fileno())
@@ -63,7 +64,8 @@ def committed_lines(root: Path, batch_number: int) -> list[bytes]:
     path = ledger_path(root)
     if not path.is_file():
         return []
-    lines = lines_of(path.read_bytes())
+    data = path.read_bytes()
+    lines = lines_of(data[: data.rfind(b"\n") + 1])  # a part of a row past them is no row
     while lines and parse(lines[-1], len(lines) + 1).batch_number > batch_number:
         lines.pop()
     return lines
@@ -101,13 +103,24 @@ def tail(root: Path, count: int) -> list[bytes]:
         return []
     lines: list[bytes] = []
     with open(path, "rb") as fh:
-        end = fh.seek(0, os.SEEK_END)
+        end = _whole_lines_end(fh)
         while end > len(HEADER) and len(lines) <= count:
             start = _line_start(fh, end)
             fh.seek(start)
             lines.insert(0, fh.read(end - start))
             end = start
     return lines
+
+
+def _whole_lines_end(fh: BinaryIO) -> int:
+    """The end of the ledger's last whole line: a commit that died in its append (a full
+    disk) can leave part of a row, which is no row at all."""
+    end = fh.seek(0, os.SEEK_END)
+    if end > len(HEADER):
+        fh.seek(end - 1)
+        if fh.read(1) != b"\n":
+            return _line_start(fh, end)
+    return end
 
 
 def _line_start(fh: BinaryIO, end: int) -> int:

@@ -12,6 +12,7 @@ from first_temporal import verify
 from first_temporal.config import Pipeline
 from first_temporal.domain import ledger, schema
 from first_temporal.settings import Tuning
+from first_temporal.storage.local import LocalStorage
 from first_temporal.tests.batches import read_checkpoint, run_batch, run_batches
 from first_temporal.tests.snapshots import UNCOMMITTED
 
@@ -114,3 +115,22 @@ def test_a_data_dir_without_a_ledger_starts_one_at_its_next_batch(
     assert verify.main(["--data-dir", str(root), "--from", "68"]) == 0
     assert verify.main(["--data-dir", str(root)]) == 2
     assert "verify --from 68" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("leftover", [b"6", b"67,2021-0", b"67,"])
+def test_part_of_a_row_left_by_a_full_disk_is_no_row(
+    history: Path, tmp_path: Path, leftover: bytes
+):
+    """A commit that died in the ledger's append (ENOSPC) leaves part of a line past the
+    checkpoint: readers skip it and the next commit cuts it, as with the tables."""
+    root, clean = copy_of(history, tmp_path / "cut"), copy_of(history, tmp_path / "clean")
+    with open(root / ledger.LEDGER_FILE, "ab") as fh:
+        fh.write(leftover)
+    pipeline = Pipeline(location=str(root), seed=7)
+    cp = read_checkpoint(pipeline)
+    lines, _ = LocalStorage(root).ledger_tail(cp, 2)
+    assert [ledger.parse(line, 0).batch_number for line in lines] == [65, 66]
+    assert verify.main(["--data-dir", str(root)]) == 0
+    run_batches(pipeline, 1)
+    run_batches(Pipeline(location=str(clean), seed=7), 1)
+    assert (root / ledger.LEDGER_FILE).read_bytes() == (clean / ledger.LEDGER_FILE).read_bytes()
