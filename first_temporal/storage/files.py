@@ -3,9 +3,14 @@ the kernel, and finding a date in an append-ordered table without reading it."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import re
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,17 +22,52 @@ COPY_BUFFER = 8 << 20
 HASH_BUFFER = 256 << 10
 LINE_PROBE = 4096  # longer than any table line
 NEWLINE = ord("\n")
+# copy_file_range refuses some pairs of files (another filesystem, an old kernel): those
+# are copied through user space; any other error (a full disk) is the copy's own.
+NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+@contextmanager
+def about(path: Path | str) -> Iterator[None]:
+    """Name `path` in the OSErrors of the block: a write or fsync through a descriptor,
+    or polars' writers (which give only "(os error 28)"), do not say which file failed."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        code = exc.errno
+        if code is None and (found := _OS_ERROR.search(str(exc))):
+            code = int(found[1])
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
+
+@contextmanager
+def temporary(path: Path) -> Iterator[Path]:
+    """A temporary beside `path` that is gone if the block fails: a full disk must not
+    also keep the half-written bytes that filled it."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        with about(path):
+            yield tmp
+    except BaseException:
+        with suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers see the old or the new file, whole."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    with temporary(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -41,12 +81,13 @@ def fsync_dir(directory: Path) -> None:
 def write_at(fh: BinaryIO, at: int, parts: list[Path]) -> int:
     """Put the staged `parts` at byte `at` of an open table, cutting what followed, and
     fsync. Returns the new end."""
-    fh.truncate(at)
-    fh.seek(at)
-    for part in parts:
-        copy_into(part, fh.fileno())
-    os.fsync(fh.fileno())
-    return os.lseek(fh.fileno(), 0, os.SEEK_END)
+    with about(fh.name):
+        fh.truncate(at)
+        fh.seek(at)
+        for part in parts:
+            copy_into(part, fh.fileno())
+        os.fsync(fh.fileno())
+        return os.lseek(fh.fileno(), 0, os.SEEK_END)
 
 
 def first_line_since(fh: BinaryIO, low: int, high: int, since: str) -> int:
@@ -90,7 +131,9 @@ def copy_into(source: Path, fd: int) -> None:
                 if copied == 0:
                     break
                 remaining -= copied
-        except OSError:  # another filesystem or kernel: copy through user space
+        except OSError as exc:
+            if exc.errno not in NO_KERNEL_COPY:
+                raise
             os.lseek(fd, 0, os.SEEK_END)
             src.seek(os.fstat(src.fileno()).st_size - remaining)
             with os.fdopen(os.dup(fd), "ab") as dst:

@@ -34,7 +34,13 @@ from first_temporal.domain.errors import BadInput
 from first_temporal.filelock import exclusive_lock
 from first_temporal.storage import csv, local_ledger
 from first_temporal.storage.base import Manifest, key_column, settled
-from first_temporal.storage.files import atomic_write, day_digests, first_line_since, write_at
+from first_temporal.storage.files import (
+    atomic_write,
+    day_digests,
+    first_line_since,
+    temporary,
+    write_at,
+)
 
 log = logging.getLogger(__name__)
 
@@ -217,9 +223,9 @@ class LocalStorage:
         (any process or thread) write their own temporaries and the same bytes."""
         path = self.staged_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-        write(str(tmp))
-        os.replace(tmp, path)  # durability comes from the commit's fsync of the tables
+        with temporary(path) as tmp:
+            write(str(tmp))
+            os.replace(tmp, path)  # durability comes from the commit's fsync of the tables
 
     def drop_staged(self, batch_number: int) -> None:
         """Move the staging of every batch up to `batch_number` aside, and delete it in the
