@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,15 +12,44 @@ from first_temporal.domain.errors import BadInput, StaleBatch
 
 BAD_INPUT = "BadInput"
 STALE_BATCH = "StaleBatch"
+NOT_WRITABLE = "NotWritable"
+
+# Storage that refuses writes needs an operator, not a retry: the batch fails at once
+# with what to do. Bytes it left past the committed ends are cut by the next attempt.
+OPERATOR_FIXES = {
+    errno.ENOSPC: "free space on that file system, then run again",
+    errno.EDQUOT: "free space or raise the quota, then run again",
+    errno.EROFS: "remount it read-write or choose another data directory",
+    errno.EACCES: "give the worker's user read and write access to it",
+    errno.EPERM: "give the worker's user read and write access to it",
+}
+
+
+def not_writable(exc: OSError) -> ApplicationError | None:
+    """The one-line, non-retryable failure for a write the storage refused, else None."""
+    fix = OPERATOR_FIXES.get(exc.errno or 0)
+    if fix is None:
+        return None
+    where = exc.filename if exc.filename is not None else "the data directory"
+    return ApplicationError(
+        f"{where}: {exc.strerror} — {fix} (committed batches are untouched)",
+        type=NOT_WRITABLE,
+        non_retryable=True,
+    )
 
 
 @contextmanager
 def terminal() -> Iterator[None]:
-    """Turn BadInput and StaleBatch into non-retryable ApplicationErrors; everything
-    else (an I/O hiccup, a lost connection) stays retryable."""
+    """Turn BadInput, StaleBatch and refused writes into non-retryable ApplicationErrors;
+    everything else (an I/O hiccup, a lost connection) stays retryable."""
     try:
         yield
     except BadInput as exc:
         raise ApplicationError(str(exc), type=BAD_INPUT, non_retryable=True) from None
     except StaleBatch as exc:
         raise ApplicationError(str(exc), type=STALE_BATCH, non_retryable=True) from None
+    except OSError as exc:
+        refused = not_writable(exc)
+        if refused is None:
+            raise
+        raise refused from None

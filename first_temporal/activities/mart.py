@@ -17,7 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from first_temporal.activities.errors import terminal
 from first_temporal.jobs import MartSummary, PipelineRef, RewindJob
-from first_temporal.mart import MartOutOfSync, MartResult, apply_pending, mart_path, rebuild
+from first_temporal.mart import MartResult, apply_pending, mart_path, rebuild
 
 # The mart is background work. Every apply of a worker process runs on one thread at low
 # CPU priority (the DuckDB threads it starts inherit it), so batches sharing the worker go
@@ -51,14 +51,13 @@ def _on_mart_thread(apply: Callable[[str], MartResult], location: str) -> MartRe
     """Run a mart writer on the mart's thread, heartbeating while it runs."""
     _start_shared_pools()
     applying = _MART_THREAD.submit(apply, location)
-    while True:
-        try:
-            return applying.result(timeout=HEARTBEAT_EVERY)
-        except FutureTimeout:
-            activity.heartbeat()
-        except MartOutOfSync:
-            with terminal():  # a BadInput: no retry can bring the mart back in step
-                raise
+    # A mart out of step, or a data dir that is gone, is a BadInput: no retry can help.
+    with terminal():
+        while True:
+            try:
+                return applying.result(timeout=HEARTBEAT_EVERY)
+            except FutureTimeout:
+                activity.heartbeat()
 
 
 MART_WORKFLOW = "EtlMartWorkflow"  # named, not imported: workflows import activities

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from first_temporal.domain.errors import BadInput
 from first_temporal.filelock import exclusive_lock
 from first_temporal.mart import load
 from first_temporal.mart.db import connect, fit_to_apply, one
@@ -70,9 +71,20 @@ def apply_pending(data_dir: str, progress: Progress | None = None) -> MartResult
 
     `progress` (e.g. temporalio's activity.heartbeat) is called between chunks.
     """
-    root = Path(data_dir).absolute()
+    root = existing(data_dir)
     with mart_lock(root):
         return apply_to(root, mart_path(root), progress)
+
+
+def existing(data_dir: str) -> Path:
+    """The data dir, which a mart refresh queued behind a deletion must not recreate."""
+    root = Path(data_dir).absolute()
+    if not root.is_dir():
+        raise BadInput(
+            f"{root}: the data directory is gone — the mart has no tables to follow; restore"
+            " it from a backup, or start the pipeline again"
+        )
+    return root
 
 
 def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> MartResult:
@@ -149,7 +161,7 @@ def _apply_table(
 
 def rebuild(data_dir: str, progress: Progress | None = None) -> MartResult:
     """A fresh mart from all committed rows, swapped in only when complete."""
-    root = Path(data_dir).absolute()
+    root = existing(data_dir)
     final = mart_path(root)
     temp = final.with_name(f".{MART_FILE}.rebuild-{os.getpid()}")
     for leftover in root.glob(f".{MART_FILE}.rebuild-*"):  # of a process that died mid-way

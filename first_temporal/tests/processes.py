@@ -20,11 +20,15 @@ TEST_ROOTS = (TEST_ROOT, "s3://dealer-lake", "s3://bulk-lake")
 
 
 class WorkerProcess:
-    def __init__(self, address: str, task_queue: str, log: Path, *args: str) -> None:
+    def __init__(
+        self, address: str, task_queue: str, log: Path, *args: str, wrapper: tuple[str, ...] = ()
+    ) -> None:
+        """`wrapper` runs the worker through another command (e.g. setpriv, to drop rights)."""
         self.log = log
         self._fh = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
+                *wrapper,
                 *(sys.executable, str(ROOT / "worker.py"), "--task-queue", task_queue),
                 *(arg for root in TEST_ROOTS for arg in ("--data-root", root)),
                 *args,
