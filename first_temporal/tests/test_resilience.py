@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
 import time
 from functools import partial
 from pathlib import Path
@@ -13,10 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import Pipeline
 from first_temporal.tests.batches import run_batches
-from first_temporal.tests.conftest import TEMPORAL_CLI
+from first_temporal.tests.dev_server import DevServer
 from first_temporal.tests.processes import (
     WorkerProcess,
-    free_port,
     start_starter,
     wait_for,
 )
@@ -84,37 +82,8 @@ def test_sigkilled_workers_lose_and_duplicate_nothing(
 def test_a_restarted_server_is_reconnected_to_and_the_run_completes(
     task_queue: str, data_dir: Path, tmp_path: Path
 ):
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    db = tmp_path / "temporal.db"
-
-    def server() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [
-                str(TEMPORAL_CLI),
-                "server",
-                "start-dev",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--ui-port",
-                str(free_port()),
-                "--headless",
-                "--db-filename",
-                str(db),
-                "--log-level",
-                "error",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        from first_temporal.tests.processes import port_open
-
-        wait_for(lambda: port_open(port), 30, "the dev server")
-        return proc
-
-    proc = server()
+    server = DevServer(tmp_path / "temporal.db").start()
+    address = server.address
     worker = None
     starter = None
     try:
@@ -131,9 +100,7 @@ def test_a_restarted_server_is_reconnected_to_and_the_run_completes(
             str(SEED),
         )
         wait_for(lambda: batch_number(data_dir) >= 3, 60, "batch 3")
-        proc.terminate()
-        proc.wait(30)
-        proc = server()
+        server.restart()
         _, err = starter.communicate(timeout=180)
         if starter.returncode != 0:  # the starter may lose its connection: it must say so
             assert starter.returncode == 3 and "lost the connection to Temporal" in err, err
@@ -144,8 +111,7 @@ def test_a_restarted_server_is_reconnected_to_and_the_run_completes(
             starter.kill()
         if worker is not None:
             worker.stop()
-        proc.terminate()
-        proc.wait(30)
+        server.stop()
     assert tables(data_dir) == clean_tables(tmp_path, 12)
 
 

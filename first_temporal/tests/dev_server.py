@@ -1,0 +1,48 @@
+"""A Temporal dev server the test owns: a persistent sqlite database on a fixed free port,
+so it can be killed (SIGTERM or SIGKILL) and started again with its workflows intact."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+from first_temporal.tests.conftest import TEMPORAL_CLI
+from first_temporal.tests.processes import free_port, port_open, wait_for
+
+
+class DevServer:
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> DevServer:
+        self.proc = subprocess.Popen(
+            [
+                str(TEMPORAL_CLI),
+                *("server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port)),
+                *("--ui-port", str(free_port()), "--headless", "--db-filename", str(self.db)),
+                *("--log-level", "error"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: port_open(self.port), 30, "the dev server")
+        return self
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """SIGTERM: a clean shutdown; SIGKILL: a crash (no flush, no goodbye to clients)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+        self.proc = None
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def restart(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """The same port and database: clients reconnect to the same address."""
+        self.stop(sig)
+        self.start()
