@@ -1,0 +1,132 @@
+"""Servers and workers dying mid-way (SIGKILL, no goodbye): a bulk day and a long span
+complete with the bytes of an uninterrupted run, and no staged part outlives its commit.
+
+Each test starts its own dev server on a persistent sqlite database (so a killed server
+comes back with its workflows) and real worker and starter processes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from first_temporal.config import Pipeline
+from first_temporal.tests.batches import run_batch
+from first_temporal.tests.dev_server import DevServer
+from first_temporal.tests.processes import WorkerProcess, start_starter, wait_for
+from first_temporal.tests.snapshots import tables
+
+SEED = 11
+BULK_DAY = 1_000_000  # the issue's bulk day, with the starter's default tuning: 10 parts
+SPAN_RUNS = 3650  # ten years: spans of 1,000 days, one commit each
+
+
+def batch_number(directory: Path) -> int:
+    path = directory / "placeholder.csv"
+    try:
+        return int(path.read_text().splitlines()[1].split(",")[3])
+    except (FileNotFoundError, IndexError, ValueError):
+        return 0
+
+
+def staged_parts(directory: Path) -> int:
+    """Purchase parts staged so far under _staging (a part is staged whole, by rename)."""
+    return len(list((directory / "_staging").glob("batch-*/purchase-rows-*.csv")))
+
+
+def staging_left(directory: Path) -> list[str]:
+    """Everything under _staging: parts, hand-overs, temporaries, folders being dropped."""
+    staging = directory / "_staging"
+    return (
+        sorted(str(p.relative_to(staging)) for p in staging.rglob("*")) if staging.exists() else []
+    )
+
+
+def no_staging_left(directory: Path) -> None:
+    """Whatever is staged for a committed batch goes once the batch commits: waited for,
+    since another worker may still be deleting it when the run's result arrives."""
+    try:
+        wait_for(lambda: not staging_left(directory), 30, "the staged parts to be dropped")
+    except TimeoutError:
+        left = staging_left(directory)
+        raise AssertionError(
+            f"{len(left)} staged entries outlived the commit: {left[:3]}"
+        ) from None
+
+
+def reference(tmp_path: Path, days: int, purchases: int | None = None) -> dict[str, bytes]:
+    """The same batches, uninterrupted, in-process (no Temporal): the bytes to match."""
+    directory = tmp_path / "reference"
+    run_batch(Pipeline(location=str(directory), seed=SEED), days, purchases)
+    return tables(directory)
+
+
+def starter_args(task_queue: str, data_dir: Path, *args: str) -> list[str]:
+    return ["--task-queue", task_queue, "--data-dir", str(data_dir), "--seed", str(SEED), *args]
+
+
+def finish(starter: subprocess.Popen[str], data_dir: Path, last: int) -> int:
+    """The starter's exit code once the run has committed batch `last`: 0, or 3 when it
+    lost its connection to the killed server and said so (the run goes on regardless)."""
+    _, err = starter.communicate(timeout=180)
+    if starter.returncode != 0:
+        assert starter.returncode == 3 and "lost the connection to Temporal" in err, err
+    wait_for(lambda: batch_number(data_dir) >= last, 120, f"batch {last} to commit")
+    no_staging_left(data_dir)
+    return starter.returncode
+
+
+def test_a_sigkilled_server_mid_bulk_day_comes_back_and_the_day_commits_once(
+    task_queue: str, data_dir: Path, tmp_path: Path
+):
+    server = DevServer(tmp_path / "temporal.db").start()
+    worker = WorkerProcess(server.address, task_queue, tmp_path / "worker.log")
+    starter = start_starter(
+        server.address, *starter_args(task_queue, data_dir, "--purchases", str(BULK_DAY))
+    )
+    try:
+        # The first part is staged: the day is under way, nine parts and the load to go.
+        wait_for(lambda: staged_parts(data_dir) >= 1, 60, "a staged part")
+        server.kill()
+        at_kill = staged_parts(data_dir)
+        assert batch_number(data_dir) == 0, "the kill must land before the commit"
+        server.start()
+        code = finish(starter, data_dir, 1)
+        assert worker.proc.poll() is None, "the worker must outlive the server"
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+        worker.stop()
+        server.stop()
+    print(f"server SIGKILLed with {at_kill}/10 parts staged; starter exit {code}")
+    assert batch_number(data_dir) == 1
+    assert tables(data_dir) == reference(tmp_path, 1, BULK_DAY)
+
+
+def test_a_sigkilled_server_mid_span_comes_back_and_the_span_commits_once(
+    task_queue: str, data_dir: Path, tmp_path: Path
+):
+    server = DevServer(tmp_path / "temporal.db").start()
+    worker = WorkerProcess(server.address, task_queue, tmp_path / "worker.log")
+    starter = start_starter(server.address, *starter_args(task_queue, data_dir, "--runs", "3650"))
+    try:
+        # The first span (batches 1-1000) is committed and the second has staged its part.
+        wait_for(
+            lambda: batch_number(data_dir) >= 1000 and staged_parts(data_dir) >= 1,
+            60,
+            "the second span's staged part",
+        )
+        server.kill()
+        at_kill = batch_number(data_dir)
+        assert at_kill < SPAN_RUNS, "the kill must land before the last commit"
+        server.start()
+        code = finish(starter, data_dir, SPAN_RUNS)
+        assert worker.proc.poll() is None, "the worker must outlive the server"
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+        worker.stop()
+        server.stop()
+    print(f"server SIGKILLed at batch {at_kill}/{SPAN_RUNS}; starter exit {code}")
+    assert batch_number(data_dir) == SPAN_RUNS
+    assert tables(data_dir) == reference(tmp_path, SPAN_RUNS)
