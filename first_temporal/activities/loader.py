@@ -67,9 +67,12 @@ class Loader:
     def load_batch(self, job: LoadJob) -> list[BatchSummary]:
         storage = self.open_storage(job.pipeline.location)
         manifest = manifest_of(job)
-        with terminal(), keep_alive():  # a bulk day copies hundreds of MB before its fsync
-            _, wrote = storage.commit(job.checkpoint, manifest)
-        storage.drop_staged(manifest.batch_number)
+        with keep_alive():  # a bulk day copies, then deletes, hundreds of MB
+            with terminal():
+                _, wrote = storage.commit(job.checkpoint, manifest)
+            # Before the activity completes: a worker killed mid-drop has the load
+            # retried, whose commit is a no-op and whose drop deletes what is left.
+            storage.drop_staged(manifest.batch_number)
         activity.logger.info(
             "batch %d (%s) %s",
             manifest.batch_number,

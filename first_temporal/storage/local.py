@@ -228,9 +228,12 @@ class LocalStorage:
             os.replace(tmp, path)  # durability comes from the commit's fsync of the tables
 
     def drop_staged(self, batch_number: int) -> None:
-        """Move the staging of every batch up to `batch_number` aside, and delete it in the
-        background: unlinking a bulk day's hundreds of MB takes a fifth of a second, which
-        the committed batch need not wait for. Leftovers of a crash go with the next drop."""
+        """Delete the staging of every batch up to `batch_number`, and what an interrupted
+        drop left. Each folder is first moved aside (so concurrent drops never share one),
+        then deleted before this returns: the load's activity completes only once its
+        parts are gone, so a worker killed mid-delete has the load retried, and the retry's
+        drop finishes the job. In the background (0.14 s saved on a 1,000,000-purchase
+        day), a worker killed after its commit left the parts behind for good."""
         staging = self.root / STAGING_DIR
         if not staging.is_dir():
             return
@@ -239,9 +242,7 @@ class LocalStorage:
             if batch and int(batch[1]) <= batch_number:
                 with suppress(FileNotFoundError):  # a concurrent drop moved it first
                     entry.rename(staging / f".drop-{entry.name}-{uuid.uuid4().hex[:8]}")
-        doomed = [e for e in staging.iterdir() if e.name.startswith(".drop-")]
-        if doomed:
-            threading.Thread(target=_delete, args=(doomed,), name="drop-staged").start()
+        _delete([e for e in staging.iterdir() if e.name.startswith(".drop-")])
 
     # -- writing -------------------------------------------------------------------
 

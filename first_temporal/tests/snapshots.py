@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 # What a copy of a data dir leaves out: staged parts of uncommitted work, which a
-# background thread may be deleting while the copy runs (drop_staged).
+# committing worker may be deleting while the copy runs (drop_staged).
 UNCOMMITTED = shutil.ignore_patterns("_staging")
 
 TABLE_FILES = (

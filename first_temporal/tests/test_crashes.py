@@ -7,10 +7,17 @@ comes back with its workflows) and real worker and starter processes.
 
 from __future__ import annotations
 
+import random
 import subprocess
+import time
+from functools import partial
 from pathlib import Path
 
+from temporalio.client import Client
+
 from first_temporal.config import Pipeline
+from first_temporal.jobs import RunJob, RunResult
+from first_temporal.settings import Tuning
 from first_temporal.tests.batches import run_batch
 from first_temporal.tests.dev_server import DevServer
 from first_temporal.tests.processes import WorkerProcess, start_starter, wait_for
@@ -32,6 +39,10 @@ def batch_number(directory: Path) -> int:
 def staged_parts(directory: Path) -> int:
     """Purchase parts staged so far under _staging (a part is staged whole, by rename)."""
     return len(list((directory / "_staging").glob("batch-*/purchase-rows-*.csv")))
+
+
+def staged_at_least(directory: Path, count: int) -> bool:
+    return staged_parts(directory) >= count
 
 
 def staging_left(directory: Path) -> list[str]:
@@ -130,3 +141,55 @@ def test_a_sigkilled_server_mid_span_comes_back_and_the_span_commits_once(
     print(f"server SIGKILLed at batch {at_kill}/{SPAN_RUNS}; starter exit {code}")
     assert batch_number(data_dir) == SPAN_RUNS
     assert tables(data_dir) == reference(tmp_path, SPAN_RUNS)
+
+
+PARTS = 40  # the bulk day in parts of 25,000 purchases: room for kills between parts
+
+
+async def test_workers_sigkilled_at_random_moments_of_a_bulk_day_lose_and_leave_nothing(
+    task_queue: str, data_dir: Path, tmp_path: Path
+):
+    chooser = random.Random(20261130)
+    server = DevServer(tmp_path / "temporal.db").start()
+    logs = iter(tmp_path / f"worker-{i}.log" for i in range(100))
+    workers = [WorkerProcess(server.address, task_queue, next(logs)) for _ in range(2)]
+    pipeline = Pipeline(location=str(data_dir), seed=SEED)
+    tuning = Tuning(bulk_threshold=1_000, part_rows=BULK_DAY // PARTS, parts_in_flight=4)
+    kills: list[str] = []
+    try:
+        client = await Client.connect(server.address)
+        handle = await client.start_workflow(
+            "EtlRunWorkflow",
+            RunJob(pipeline, 1, BULK_DAY, tuning=tuning),
+            id=f"{pipeline.pipeline_id}-run",
+            task_queue=task_queue,
+            result_type=RunResult,
+        )
+        # Three kills at random moments while the parts are generated, each of a worker
+        # picked at random and replaced by a fresh one.
+        for target in sorted(chooser.sample(range(1, PARTS - 8), 3)):
+            wait_for(partial(staged_at_least, data_dir, target), 120, f"{target} staged parts")
+            time.sleep(chooser.uniform(0.0, 0.2))  # land the kill at a random instruction
+            victim = chooser.randrange(len(workers))
+            workers[victim].kill()
+            kills.append(f"worker {victim} at {staged_parts(data_dir)}/{PARTS} parts")
+            assert batch_number(data_dir) == 0, "the kill must land before the commit"
+            workers[victim] = WorkerProcess(server.address, task_queue, next(logs))
+        # Then both workers the moment the checkpoint records the day: the committing
+        # worker is dropping the staged parts, which must not outlive it.
+        wait_for(lambda: batch_number(data_dir) >= 1, 120, "the commit")
+        for i, worker in enumerate(workers):
+            worker.kill()
+            kills.append(f"worker {i} after the commit, {len(staging_left(data_dir))} staged left")
+        workers = [WorkerProcess(server.address, task_queue, next(logs)) for _ in range(2)]
+        result = await handle.result()
+        no_staging_left(data_dir)
+    finally:
+        for worker in workers:
+            worker.stop()
+        server.stop()
+    print("; ".join(kills))
+    assert len(kills) == 5
+    assert result.batches == 1 and result.last is not None
+    assert result.last.purchases == BULK_DAY
+    assert tables(data_dir) == reference(tmp_path, 1, BULK_DAY)
