@@ -217,20 +217,34 @@ def root_message(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def lost_connection(exc: RPCError, run_id: str, started: bool) -> str:
+    """What to do when the server went away mid-run: the run is durable and goes on, and
+    re-running the starter would not resume it but start more batches after it."""
+    lost = f"lost the connection to Temporal ({exc.message})"
+    if not started:
+        return f"{lost} — the run may not have started: see `starter.py --status` first"
+    return (
+        f"{lost} — run {run_id} goes on by itself while a worker is up (`starter.py --status`"
+        " shows it); re-running the starter would start more batches, not resume it"
+    )
+
+
 async def run(args: argparse.Namespace) -> int:
     pipeline = pipeline_of(args)
     queue = args.task_queue or task_queue()
     client: Client = await connect()
     await require_worker(client, queue)
     started = time.monotonic()
+    run_id = f"{pipeline.pipeline_id}-run-{uuid.uuid4().hex[:12]}"
+    handle: WorkflowHandle[Any, RunResult] | None = None
     try:
-        handle: WorkflowHandle[Any, RunResult] = await client.start_workflow(
+        handle = await client.start_workflow(
             RUN_WORKFLOW,
             RunJob(pipeline, args.runs or 0, args.purchases, until=args.until),
             static_summary=run_summary(args, pipeline),
             static_details=pipeline_details(pipeline),
             result_type=RunResult,
-            id=f"{pipeline.pipeline_id}-run-{uuid.uuid4().hex[:12]}",
+            id=run_id,
             task_queue=queue,
             task_timeout=WORKFLOW_TASK_TIMEOUT,
             search_attributes=await start_attributes(client, pipeline.pipeline_id),
@@ -245,11 +259,7 @@ async def run(args: argparse.Namespace) -> int:
     except WorkflowFailureError as exc:
         raise UserError(f"batch failed: {root_message(exc)}") from None
     except RPCError as exc:
-        raise UserError(
-            f"lost the connection to Temporal ({exc.message}) — the run goes on if a worker is"
-            " up; re-run the starter to continue or check `temporal workflow list`",
-            exit_code=3,
-        ) from None
+        raise UserError(lost_connection(exc, run_id, handle is not None), exit_code=3) from None
     print(
         f"done: {result.batches} batch(es) in {time.monotonic() - started:.1f}s; tables in"
         f" {pipeline.location}",

@@ -7,7 +7,9 @@ comes back with its workflows) and real worker and starter processes.
 
 from __future__ import annotations
 
+import asyncio
 import random
+import re
 import subprocess
 import time
 from functools import partial
@@ -114,7 +116,7 @@ def test_a_sigkilled_server_mid_bulk_day_comes_back_and_the_day_commits_once(
     assert tables(data_dir) == reference(tmp_path, 1, BULK_DAY)
 
 
-def test_a_sigkilled_server_mid_span_comes_back_and_the_span_commits_once(
+async def test_a_server_sigkilled_mid_span_and_kept_down_the_run_goes_on_by_itself(
     task_queue: str, data_dir: Path, tmp_path: Path
 ):
     server = DevServer(tmp_path / "temporal.db").start()
@@ -130,15 +132,24 @@ def test_a_sigkilled_server_mid_span_comes_back_and_the_span_commits_once(
         server.kill()
         at_kill = batch_number(data_dir)
         assert at_kill < SPAN_RUNS, "the kill must land before the last commit"
+        # Down for longer than the starter retries: it gives up, and says which run goes on.
+        _, err = starter.communicate(timeout=120)
+        assert starter.returncode == 3 and "lost the connection to Temporal" in err, err
+        named = re.search(r"run (\S+) goes on by itself", err)
+        assert named is not None, err
         server.start()
-        code = finish(starter, data_dir, SPAN_RUNS)
+        client = await Client.connect(server.address)
+        handle = client.get_workflow_handle(named[1], result_type=RunResult)
+        result = await asyncio.wait_for(handle.result(), 120)
+        no_staging_left(data_dir)
         assert worker.proc.poll() is None, "the worker must outlive the server"
     finally:
         if starter.poll() is None:
             starter.kill()
         worker.stop()
         server.stop()
-    print(f"server SIGKILLed at batch {at_kill}/{SPAN_RUNS}; starter exit {code}")
+    print(f"server SIGKILLed at batch {at_kill}/{SPAN_RUNS}; starter exit 3; run completed")
+    assert result.batches == SPAN_RUNS
     assert batch_number(data_dir) == SPAN_RUNS
     assert tables(data_dir) == reference(tmp_path, SPAN_RUNS)
 
