@@ -33,3 +33,12 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 def tables(directory: Path) -> dict[str, bytes]:
     return {name: (directory / name).read_bytes() for name in TABLE_FILES}
+
+
+def batch_number(directory: Path) -> int:
+    """The committed batch number (0 before the first commit, or mid-way through it)."""
+    path = directory / "placeholder.csv"
+    try:
+        return int(path.read_text().splitlines()[1].split(",")[3])
+    except (FileNotFoundError, IndexError, ValueError):
+        return 0

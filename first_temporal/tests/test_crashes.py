@@ -23,19 +23,11 @@ from first_temporal.settings import Tuning
 from first_temporal.tests.batches import run_batch
 from first_temporal.tests.dev_server import DevServer
 from first_temporal.tests.processes import WorkerProcess, start_starter, wait_for
-from first_temporal.tests.snapshots import tables
+from first_temporal.tests.snapshots import batch_number, tables
 
 SEED = 11
 BULK_DAY = 1_000_000  # the bulk day, with the starter's default tuning: 10 parts
 SPAN_RUNS = 3650  # ten years: spans of 1,000 days, one commit each
-
-
-def batch_number(directory: Path) -> int:
-    path = directory / "placeholder.csv"
-    try:
-        return int(path.read_text().splitlines()[1].split(",")[3])
-    except (FileNotFoundError, IndexError, ValueError):
-        return 0
 
 
 def staged_parts(directory: Path) -> int:
@@ -177,8 +169,9 @@ async def test_workers_sigkilled_at_random_moments_of_a_bulk_day_lose_and_leave_
             result_type=RunResult,
         )
         # Three kills at random moments while the parts are generated, each of a worker
-        # picked at random and replaced by a fresh one.
-        for target in sorted(chooser.sample(range(1, PARTS - 8), 3)):
+        # picked at random and replaced by a fresh one; at least 16 parts still to go, so
+        # that the kill lands before the commit even on a fast machine.
+        for target in sorted(chooser.sample(range(1, PARTS - 16), 3)):
             wait_for(partial(staged_at_least, data_dir, target), 120, f"{target} staged parts")
             time.sleep(chooser.uniform(0.0, 0.2))  # land the kill at a random instruction
             victim = chooser.randrange(len(workers))

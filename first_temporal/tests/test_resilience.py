@@ -18,7 +18,7 @@ from first_temporal.tests.processes import (
     start_starter,
     wait_for,
 )
-from first_temporal.tests.snapshots import tables
+from first_temporal.tests.snapshots import batch_number, tables
 
 SEED = 11
 
@@ -27,14 +27,6 @@ def clean_tables(tmp_path: Path, batches: int) -> dict[str, bytes]:
     directory = tmp_path / "clean"
     run_batches(Pipeline(location=str(directory), seed=SEED), batches)
     return tables(directory)
-
-
-def batch_number(directory: Path) -> int:
-    path = directory / "placeholder.csv"
-    try:
-        return int(path.read_text().splitlines()[1].split(",")[3])
-    except (FileNotFoundError, IndexError, ValueError):
-        return 0
 
 
 def reached(directory: Path, number: int) -> bool:
