@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
