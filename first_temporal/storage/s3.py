@@ -39,7 +39,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
-import boto3
 import polars as pl
 from botocore.exceptions import ClientError
 
@@ -47,7 +46,7 @@ from first_temporal.domain import ledger, schema
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
 from first_temporal.domain.ledger import HEADER, commit_lines
-from first_temporal.storage import csv, s3_rewind
+from first_temporal.storage import csv, s3_client, s3_rewind
 from first_temporal.storage.base import Manifest, settled
 from first_temporal.storage.files import runs_of
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
@@ -82,7 +81,7 @@ class S3Storage:
         self.bucket, prefix = match.groups()
         self.root = f"{prefix}/" if prefix else ""
         self.location = f"s3://{self.bucket}/{prefix}".rstrip("/")
-        self.client: Any = boto3.client("s3")  # standard AWS config: env, profile, endpoint
+        self.client: Any = s3_client.client()
 
     # -- keys and objects ------------------------------------------------------------
 
@@ -110,12 +109,11 @@ class S3Storage:
     def _get(self, key: str) -> tuple[bytes, str] | None:
         """Body and ETag, or None when the object does not exist."""
         try:
-            response = self._call("get_object", Key=key)
+            return s3_client.read_object(lambda: self._call("get_object", Key=key), self.url(key))
         except ClientError as exc:
             if _code(exc) in MISSING:
                 return None
             raise
-        return response["Body"].read(), str(response["ETag"])
 
     def _put(self, key: str, body: bytes, **conditions: str) -> str:
         response = self._call(
