@@ -89,6 +89,13 @@ class FaultProxy:
         self._server.server_close()
         self._thread.join(timeout=10)
 
+    def faults(self, on: bool) -> None:
+        """Turn faults on (counting from zero: the figures are the faulty run's) or off."""
+        with self._lock:
+            if on:
+                self.counts.clear()
+            self.enabled = on
+
     def draw(self, method: str, path: str) -> str | None:
         """The fault for this request, if any; counts every request relayed."""
         with self._lock:
@@ -117,7 +124,7 @@ class _Relay(BaseHTTPRequestHandler):
     timeout = 30  # an idle kept-alive connection's thread ends
     proxy: ClassVar[FaultProxy]
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: object) -> None:
         pass  # one line per request would bury the test's output
 
     def do_GET(self) -> None:
@@ -139,7 +146,7 @@ class _Relay(BaseHTTPRequestHandler):
     def _relay(self) -> None:
         body = self._body()  # read whole first: a reset must not race the client's send
         fault = self.proxy.draw(self.command, self.path)
-        if fault in ERRORS:
+        if fault is not None and fault in ERRORS:
             self.proxy.injected(fault)
             return self._error(*ERRORS[fault])
         if fault == "reset_before":
@@ -151,7 +158,7 @@ class _Relay(BaseHTTPRequestHandler):
             return self._reset()
         cut = fault == "cut_body" and len(data) >= 2
         if cut:
-            self.proxy.injected(fault)
+            self.proxy.injected("cut_body")
         self.send_response_only(status, reason)
         for name, value in headers:
             if name.lower() not in HOP_BY_HOP:
