@@ -3,6 +3,8 @@ exactly once (data first, checkpoint last; a retry after the checkpoint moved is
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from temporalio import activity
 
 from first_temporal.activities.errors import terminal
@@ -66,7 +68,8 @@ class Loader:
     @activity.defn(name="load_batch")
     def load_batch(self, job: LoadJob) -> list[BatchSummary]:
         storage = self.open_storage(job.pipeline.location)
-        manifest = manifest_of(job)
+        # The run id tells this batch's own retries from another cluster's same batch.
+        manifest = replace(manifest_of(job), writer=activity.info().workflow_run_id or "")
         with keep_alive():  # a bulk day copies, then deletes, hundreds of MB
             with terminal():
                 _, wrote = storage.commit(job.checkpoint, manifest)

@@ -27,6 +27,9 @@ class Manifest:
     staged: dict[str, list[str]] = field(default_factory=dict)
     dates: list[str] = field(default_factory=list)  # every batch date it commits
     day_rows: dict[str, list[int]] = field(default_factory=dict)  # rows per date, per table
+    # Who commits (the batch workflow's run id): a batch found already committed is this
+    # commit's own retry only if the same writer committed it ("": not known).
+    writer: str = ""
 
 
 def staging_folder(identity: str, checkpoint: Checkpoint) -> str:

@@ -12,15 +12,19 @@ Commit of batch N (the checkpoint is the only object that decides anything):
   2. on a new pipeline, create checkpoint 0 with If-None-Match: * (rows never exist
      without a checkpoint) and the product catalogue;
   3. put one object per (table, partition value) of the batch, then its ledger object;
-  4. put checkpoint N with If-Match: <ETag of the checkpoint read in 1>. A 412 means
-     another writer moved it: "already committed" if it now records this very batch,
-     else StaleBatch.
+  4. put checkpoint N with If-Match: <ETag of the checkpoint read in 1>, and the
+     writer (the batch workflow's run id) as its metadata. A 412 means another writer
+     moved it: "already committed" if it now records this very batch and this writer
+     put it (a retry whose first put took effect), else StaleBatch.
 Readers ignore objects of a batch above the checkpoint's (an interrupted attempt); the
 retry overwrites them with the same bytes. Athena sees such leftovers until then.
 Limit: the If-Match guards the commit record, not the data objects. Two writers of one
 batch number with different inputs (another Temporal cluster, another purchases
 override) could leave the loser's rows in the winner's objects; the per-batch workflow
 id excludes this within one cluster, and read_checkpoint's last-row check detects it.
+Two clusters running the same pipeline compute the same bytes: the writer metadata
+gives each batch to one of them, and the other learns it lost (StaleBatch), instead of
+counting the batch as its own.
 A real S3 409 ConditionalRequestConflict is left to the activity retry.
 
 Checkpoint columns with no byte meaning on S3: `<table>_bytes` holds the committed row
@@ -57,6 +61,7 @@ CHECKPOINT_DIR = "_checkpoint"
 LEDGER_DIR = "_ledger"  # one object per commit: its ledger lines (see domain/ledger.py)
 CONFLICT = {"PreconditionFailed", "412", "NoSuchKey"}  # NoSuchKey: If-Match on a deleted key
 MISSING = {"NoSuchKey", "404", "NotFound"}
+WRITER = "writer"  # the checkpoint's user metadata: who committed it (x-amz-meta-writer)
 READ_THREADS = 8
 STAGED_FOLDER = re.compile(r"_staging/batch-(\d+)-")
 
@@ -71,6 +76,21 @@ def _bad_bucket(exc: ClientError, bucket: str) -> Exception:
         return BadInput(f"s3://{bucket}: no such bucket — create it or fix ETL_STORAGE")
     same: Exception = exc
     return same
+
+
+def _ours(
+    current: Checkpoint, writer: str, expected: Checkpoint, manifest: Manifest
+) -> Checkpoint | None:
+    """settled(), where a batch already committed is this commit's only if this writer
+    committed it: the same batch from another cluster has the same bytes, and a retry
+    cannot tell it from its own but by the writer. Unrecorded writers count as ours."""
+    done = settled(current, expected, manifest)
+    if done is not None and writer and manifest.writer and writer != manifest.writer:
+        raise StaleBatch(
+            f"batch {manifest.batch_number} ({manifest.batch_date}) was committed by"
+            f" another writer ({writer}) meanwhile"
+        )
+    return done
 
 
 class S3Storage:
@@ -106,8 +126,8 @@ class S3Storage:
         except ClientError as exc:
             raise _bad_bucket(exc, self.bucket) from None
 
-    def _get(self, key: str) -> tuple[bytes, str] | None:
-        """Body and ETag, or None when the object does not exist."""
+    def _fetch(self, key: str) -> tuple[bytes, Any] | None:
+        """Body and GetObject response, or None when the object does not exist."""
         try:
             return s3_client.read_object(lambda: self._call("get_object", Key=key), self.url(key))
         except ClientError as exc:
@@ -115,10 +135,14 @@ class S3Storage:
                 return None
             raise
 
-    def _put(self, key: str, body: bytes, **conditions: str) -> str:
-        response = self._call(
-            "put_object", Key=key, Body=body, ContentType="text/csv", **conditions
-        )
+    def _get(self, key: str) -> tuple[bytes, str] | None:
+        """Body and ETag, or None when the object does not exist."""
+        found = self._fetch(key)
+        return None if found is None else (found[0], str(found[1]["ETag"]))
+
+    def _put(self, key: str, body: bytes, **extra: Any) -> str:
+        """extra: conditions (IfMatch, IfNoneMatch) and Metadata."""
+        response = self._call("put_object", Key=key, Body=body, ContentType="text/csv", **extra)
         return str(response["ETag"])
 
     # -- reading -------------------------------------------------------------------
@@ -126,13 +150,15 @@ class S3Storage:
     def read_checkpoint(self, seed: int) -> Checkpoint:
         return self._current(seed)[0]
 
-    def _current(self, seed: int) -> tuple[Checkpoint, str | None]:
-        """The verified checkpoint and its ETag (None: no checkpoint object yet)."""
-        found = self._get(self.checkpoint_key)
+    def _current(self, seed: int) -> tuple[Checkpoint, str | None, str]:
+        """The verified checkpoint, its ETag (None: no checkpoint object yet) and who
+        committed it ("": not recorded)."""
+        found = self._fetch(self.checkpoint_key)
         if found is None:
             self._check_no_objects_without_checkpoint()
-            return Checkpoint.initial(seed), None
-        raw, etag = found
+            return Checkpoint.initial(seed), None, ""
+        raw, response = found
+        etag, writer = str(response["ETag"]), str(response.get("Metadata", {}).get(WRITER, ""))
         name = self.url(self.checkpoint_key)
         cp = parse_checkpoint(raw, name)
         if cp.seed != seed:
@@ -142,7 +168,7 @@ class S3Storage:
             )
         if cp.batch_number > 0:
             self._verify_last_batch(cp)
-        return cp, etag
+        return cp, etag, writer
 
     def _check_no_objects_without_checkpoint(self) -> None:
         listing = self._call("list_objects_v2", Prefix=self.root, Delimiter="/")
@@ -277,8 +303,8 @@ class S3Storage:
         return s3_rewind.rewind(self, seed, batch)
 
     def commit(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
-        current, etag = self._current(expected.seed)
-        if (done := settled(current, expected, manifest)) is not None:
+        current, etag, writer = self._current(expected.seed)
+        if (done := _ours(current, writer, expected, manifest)) is not None:
             return done, False
         staged = self.staged_tables(manifest)
         objects = self.batch_objects(manifest, staged)  # refuses a bad batch before any write
@@ -288,7 +314,7 @@ class S3Storage:
             except ClientError as exc:
                 if _code(exc) not in CONFLICT:
                     raise
-                again, etag = self._current(expected.seed)
+                again, etag, _ = self._current(expected.seed)
                 if again != expected or etag is None:  # not just the same checkpoint 0
                     return self._lost_race(expected, manifest)
             self._put(self.product_key, schema.catalogue_bytes())
@@ -306,7 +332,12 @@ class S3Storage:
             ends=dict(rows),
         )
         try:
-            self._put(self.checkpoint_key, committed.to_csv(), IfMatch=etag)
+            self._put(
+                self.checkpoint_key,
+                committed.to_csv(),
+                IfMatch=etag,
+                Metadata={WRITER: manifest.writer} if manifest.writer else {},
+            )
         except ClientError as exc:
             if _code(exc) not in CONFLICT:
                 raise
@@ -315,9 +346,9 @@ class S3Storage:
 
     def _lost_race(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
         """Another writer changed the checkpoint between our read and our write."""
-        current, _ = self._current(expected.seed)
+        current, _, writer = self._current(expected.seed)
         try:
-            if (done := settled(current, expected, manifest)) is not None:
+            if (done := _ours(current, writer, expected, manifest)) is not None:
                 return done, False
         except StaleBatch:
             pass  # the race message below says more

@@ -34,12 +34,12 @@ def client() -> Any:
     return boto3.client("s3", config=Config(retries={"mode": mode}))
 
 
-def read_object(get: Callable[[], Any], url: str) -> tuple[bytes, str]:
-    """Body and ETag of the object `get` fetches (get: one GetObject call)."""
+def read_object(get: Callable[[], Any], url: str) -> tuple[bytes, Any]:
+    """Body and response (ETag, Metadata) of the object `get` fetches (one GetObject)."""
     for attempt in range(1, BODY_ATTEMPTS + 1):
         response = get()
         try:
-            return response["Body"].read(), str(response["ETag"])
+            return response["Body"].read(), response
         except (ResponseStreamingError, IncompleteReadError) as exc:
             if attempt == BODY_ATTEMPTS:
                 raise

@@ -32,7 +32,7 @@ class CheckpointMoved(RuntimeError):
 
 
 def rewind(storage: S3Storage, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
-    current, etag = storage._current(seed)
+    current, etag, _ = storage._current(seed)
     ledger.check_committed(batch, current, storage.location)
     if current.batch_number == 0:
         return current, current

@@ -9,8 +9,10 @@ Every test starts its own servers. What was injected, and what came of it, is wr
 from __future__ import annotations
 
 import json
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,17 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import DEFAULT_SEED, Pipeline
+from first_temporal.domain.checkpoint import Checkpoint
+from first_temporal.domain.errors import StaleBatch
+from first_temporal.search_attributes import BATCH_DATE, PIPELINE
+from first_temporal.storage.s3 import S3Storage
 from first_temporal.tests.batches import run_batches
 from first_temporal.tests.fault_proxy import FAULTS, FaultPlan, FaultProxy
 from first_temporal.tests.moto_server import REGION, MotoServer, moto_server, use_moto
-from first_temporal.tests.processes import ROOT, WorkerProcess, starter
+from first_temporal.tests.processes import ROOT, WorkerProcess, start_starter, starter
+from first_temporal.tests.s3_batches import staged_manifest
 
+TEMPORAL_CLI = Path(sys.executable).parent / "temporal"  # as conftest's dev_env
 ARTIFACT = ROOT / ".run" / "test-artifacts" / "s3_faults.json"
 FAILED_ATTEMPT = "Completing activity as failed"  # the SDK's line for a failed attempt
 BULK = 150_000  # above Tuning.bulk_threshold: a bulk day in two parts, kept small for speed
@@ -190,3 +198,119 @@ def test_a_bulk_day_and_the_next_on_flaky_s3_leave_exactly_the_objects_of_a_clea
             "seconds": round(seconds, 1),
         },
     )
+
+
+async def test_two_pipelines_racing_on_one_prefix_commit_each_batch_exactly_once(
+    dev_env: WorkflowEnvironment,
+    flaky: tuple[MotoServer, FaultProxy],
+    clean: dict[str, dict[str, bytes]],
+    task_queue: str,
+    tmp_path: Path,
+):
+    """Two Temporal clusters (no shared workflow ids to serialise them), a worker and a
+    starter each, 10 batches each on one prefix, through the faults: the S3 commit alone
+    must give every batch to exactly one of them."""
+    server, proxy = flaky
+    s3 = direct(server, "dealer-lake")
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        ip="127.0.0.1",
+        search_attributes=[BATCH_DATE, PIPELINE],
+    ) as other:
+        addresses = [
+            dev_env.client.service_client.config.target_host,
+            other.client.service_client.config.target_host,
+        ]
+        logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
+        workers = [
+            WorkerProcess(a, task_queue, log) for a, log in zip(addresses, logs, strict=True)
+        ]
+        try:
+            proxy.faults(on=True)
+            started = time.monotonic()
+            procs = [
+                start_starter(
+                    a,
+                    "--task-queue",
+                    task_queue,
+                    "--runs",
+                    "10",
+                    ETL_STORAGE="s3://dealer-lake/race",
+                )
+                for a in addresses
+            ]
+            outputs = [p.communicate(timeout=240) for p in procs]
+            seconds = time.monotonic() - started
+            proxy.faults(on=False)
+        finally:
+            codes = [w.stop() for w in workers]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    assert codes == [0, 0]
+    claimed = [
+        {int(line.split()[1]) for line in out.splitlines() if line.startswith("batch ")}
+        for out, _ in outputs
+    ]
+    assert [len(c) for c in claimed] == [10, 10], claimed
+    assert not claimed[0] & claimed[1], f"batches both pipelines claim: {claimed[0] & claimed[1]}"
+    assert claimed[0] | claimed[1] == set(range(1, 21))
+    assert_same_lake(lake(s3, "dealer-lake", "race"), clean["days"])
+    record(
+        "two_pipelines_racing",
+        proxy,
+        {
+            "outcome": "each of batches 1-20 committed by exactly one pipeline"
+            f" ({len(claimed[0])} and {len(claimed[1])}); objects equal a 20-batch clean run's",
+            "activity_attempts_failed": sum(failed_attempts(log) for log in logs),
+            "seconds": round(seconds, 1),
+        },
+    )
+
+
+class Meanwhile(S3Storage):
+    """Runs `meanwhile` right before its checkpoint compare-and-swap: a racing commit."""
+
+    def __init__(self, location: str, meanwhile: Callable[[], object]) -> None:
+        super().__init__(location)
+        self.meanwhile: Callable[[], object] | None = meanwhile
+
+    def _put(self, key: str, body: bytes, **extra: Any) -> str:
+        run, self.meanwhile = self.meanwhile, None
+        if key == self.checkpoint_key and "IfMatch" in extra and run is not None:
+            run()
+        else:
+            self.meanwhile = run
+        return super()._put(key, body, **extra)
+
+
+def test_the_same_batch_committed_by_another_writer_is_refused_not_counted(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Two clusters compute the same bytes for a batch: only the writer of the commit may
+    take it as done (its own retry); the other gets StaleBatch, before or after its
+    compare-and-swap, and moves on to the next batch."""
+    with moto_server() as server:
+        use_moto(monkeypatch, server)
+        direct(server, "dealer-lake")
+        pipeline = Pipeline("s3://dealer-lake/twins", seed=DEFAULT_SEED)
+        job, manifest = staged_manifest(pipeline)
+        a, b = replace(manifest, writer="run-a"), replace(manifest, writer="run-b")
+        storage = S3Storage(pipeline.location)
+
+        won: list[tuple[Checkpoint, bool]] = []
+        loser = Meanwhile(pipeline.location, lambda: won.append(storage.commit(job.checkpoint, a)))
+        with pytest.raises(StaleBatch, match="another writer moved"):
+            loser.commit(job.checkpoint, b)  # its compare-and-swap finds a's commit
+        [(committed, wrote)] = won
+        assert wrote and committed.batch_number == 1
+        with pytest.raises(StaleBatch, match="committed by another writer"):
+            storage.commit(job.checkpoint, b)  # it reads a's commit first
+        assert storage.commit(job.checkpoint, a) == (committed, False)  # a's own retry
+
+        # A retry whose first put took effect but whose answer was lost finds its own
+        # commit at its compare-and-swap: done, not refused.
+        job, manifest = staged_manifest(pipeline)
+        mine = replace(manifest, writer="run-c")
+        earlier = Meanwhile(pipeline.location, lambda: storage.commit(job.checkpoint, mine))
+        done, wrote = earlier.commit(job.checkpoint, mine)
+        assert (done.batch_number, wrote) == (2, False)
+        assert S3Storage(pipeline.location).read_checkpoint(DEFAULT_SEED) == done
