@@ -11,6 +11,7 @@ from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.activities.staging import OpenStorage, spec_of, stage_tables
 from first_temporal.domain import schema
 from first_temporal.domain.batch import transform, window_since
+from first_temporal.domain.errors import StaleBatch
 from first_temporal.domain.lifecycle import OPEN_COLUMNS
 from first_temporal.jobs import Staged, TransformJob
 
@@ -26,7 +27,17 @@ class Transformer:
         spec = spec_of(part)
         with terminal(), keep_alive():
             plan = spec.plan()
-            todays = [storage.take_over(name) for name in job.purchases]
+            try:
+                todays = [storage.take_over(name) for name in job.purchases]
+            except FileNotFoundError:
+                # Another cluster's run of the same pipeline stages under the same names,
+                # and its commit dropped them: retrying could never find them again.
+                if storage.read_checkpoint(part.pipeline.seed) != part.checkpoint:
+                    raise StaleBatch(
+                        f"batch {part.checkpoint.batch_number + 1}: its staged purchases are"
+                        " gone and the checkpoint has moved on — another run committed it"
+                    ) from None
+                raise
             window = (
                 [storage.read_window(part.checkpoint, window_since(plan), OPEN_COLUMNS)]
                 if job.with_window

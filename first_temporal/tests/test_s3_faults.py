@@ -18,11 +18,16 @@ from typing import Any
 
 import boto3
 import pytest
-from temporalio.testing import WorkflowEnvironment
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from first_temporal.config import DEFAULT_SEED, Pipeline
+from first_temporal.activities.errors import STALE_BATCH
+from first_temporal.activities.extractor import Extractor
+from first_temporal.activities.transformer import Transformer
+from first_temporal.config import DEFAULT_SEED, Pipeline, open_storage
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import StaleBatch
+from first_temporal.jobs import PartJob, TransformJob
 from first_temporal.search_attributes import BATCH_DATE, PIPELINE
 from first_temporal.storage.s3 import S3Storage
 from first_temporal.tests.batches import run_batches
@@ -314,3 +319,21 @@ def test_the_same_batch_committed_by_another_writer_is_refused_not_counted(
         done, wrote = earlier.commit(job.checkpoint, mine)
         assert (done.batch_number, wrote) == (2, False)
         assert S3Storage(pipeline.location).read_checkpoint(DEFAULT_SEED) == done
+
+
+def test_a_transform_whose_staged_part_another_run_committed_and_dropped_is_stale(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Clusters running one pipeline stage a batch under the same names; when one commits
+    it and drops them, the other's transform must give the batch up, not retry forever."""
+    with moto_server() as server:
+        use_moto(monkeypatch, server)
+        direct(server, "dealer-lake")
+        pipeline = Pipeline("s3://dealer-lake/dropped", seed=DEFAULT_SEED)
+        part = PartJob(pipeline, Checkpoint.initial(DEFAULT_SEED), 1, None, 0, None)
+        extracted = ActivityEnvironment().run(Extractor(open_storage).extract_purchases, part)
+        run_batches(pipeline, 1)  # the other run: the same batch, committed and dropped
+        transform = TransformJob(part, extracted.open_purchases, with_window=True)
+        with pytest.raises(ApplicationError, match="another run committed it") as refused:
+            ActivityEnvironment().run(Transformer(open_storage).derive_lifecycle_events, transform)
+        assert refused.value.type == STALE_BATCH and refused.value.non_retryable
