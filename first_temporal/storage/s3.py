@@ -24,7 +24,8 @@ override) could leave the loser's rows in the winner's objects; the per-batch wo
 id excludes this within one cluster, and read_checkpoint's last-row check detects it.
 Two clusters running the same pipeline compute the same bytes: the writer metadata
 gives each batch to one of them, and the other learns it lost (StaleBatch), instead of
-counting the batch as its own.
+counting the batch as its own. A loser of another shape (a day against a span) deletes
+the objects it wrote, which no commit has (s3_race.py).
 A real S3 409 ConditionalRequestConflict is left to the activity retry.
 
 Checkpoint columns with no byte meaning on S3: `<table>_bytes` holds the committed row
@@ -50,8 +51,8 @@ from first_temporal.domain import ledger, schema
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
 from first_temporal.domain.ledger import HEADER, commit_lines
-from first_temporal.storage import csv, s3_client, s3_rewind
-from first_temporal.storage.base import Manifest, settled
+from first_temporal.storage import csv, s3_client, s3_race, s3_rewind
+from first_temporal.storage.base import Manifest
 from first_temporal.storage.files import runs_of
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
 
@@ -76,21 +77,6 @@ def _bad_bucket(exc: ClientError, bucket: str) -> Exception:
         return BadInput(f"s3://{bucket}: no such bucket — create it or fix ETL_STORAGE")
     same: Exception = exc
     return same
-
-
-def _ours(
-    current: Checkpoint, writer: str, expected: Checkpoint, manifest: Manifest
-) -> Checkpoint | None:
-    """settled(), where a batch already committed is this commit's only if this writer
-    committed it: the same batch from another cluster has the same bytes, and a retry
-    cannot tell it from its own but by the writer. Unrecorded writers count as ours."""
-    done = settled(current, expected, manifest)
-    if done is not None and writer and manifest.writer and writer != manifest.writer:
-        raise StaleBatch(
-            f"batch {manifest.batch_number} ({manifest.batch_date}) was committed by"
-            f" another writer ({writer}) meanwhile"
-        )
-    return done
 
 
 class S3Storage:
@@ -304,7 +290,7 @@ class S3Storage:
 
     def commit(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
         current, etag, writer = self._current(expected.seed)
-        if (done := _ours(current, writer, expected, manifest)) is not None:
+        if (done := s3_race.ours(current, writer, expected, manifest)) is not None:
             return done, False
         staged = self.staged_tables(manifest)
         objects = self.batch_objects(manifest, staged)  # refuses a bad batch before any write
@@ -318,9 +304,10 @@ class S3Storage:
                 if again != expected or etag is None:  # not just the same checkpoint 0
                     return self._lost_race(expected, manifest)
             self._put(self.product_key, schema.catalogue_bytes())
+        written = [key for key, _ in objects] + [self.ledger_key(manifest.batch_number)]
         for key, body in objects:
             self._put(key, body)
-        self._put(self.ledger_key(manifest.batch_number), self._ledger(current, manifest, staged))
+        self._put(written[-1], self._ledger(current, manifest, staged))
         rows = {t: current.rows[t] + manifest.rows.get(t, 0) for t in schema.BATCH_TABLES}
         committed = current.advanced(
             previous_date=manifest.batch_date,
@@ -341,17 +328,21 @@ class S3Storage:
         except ClientError as exc:
             if _code(exc) not in CONFLICT:
                 raise
-            return self._lost_race(expected, manifest)
+            return self._lost_race(expected, manifest, written)
         return committed, True
 
-    def _lost_race(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
-        """Another writer changed the checkpoint between our read and our write."""
+    def _lost_race(
+        self, expected: Checkpoint, manifest: Manifest, written: list[str] | None = None
+    ) -> tuple[Checkpoint, bool]:
+        """Another writer changed the checkpoint between our read and our write; a loser
+        deletes the objects it `written` (see s3_race)."""
         current, _, writer = self._current(expected.seed)
         try:
-            if (done := _ours(current, writer, expected, manifest)) is not None:
+            if (done := s3_race.ours(current, writer, expected, manifest)) is not None:
                 return done, False
         except StaleBatch:
             pass  # the race message below says more
+        s3_race.forget(self, written or [], manifest.batch_number, current)
         raise StaleBatch(
             f"batch {manifest.batch_number}: another writer moved {self.url(self.checkpoint_key)}"
             f" to batch {current.batch_number} ({current.previous_date or 'none'}) meanwhile"

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from first_temporal.activities.errors import STALE_BATCH
 from first_temporal.activities.extractor import Extractor
+from first_temporal.activities.loader import manifest_of
 from first_temporal.activities.transformer import Transformer
 from first_temporal.config import DEFAULT_SEED, Pipeline, open_storage
 from first_temporal.domain.checkpoint import Checkpoint
@@ -34,7 +36,7 @@ from first_temporal.tests.batches import run_batches
 from first_temporal.tests.fault_proxy import FAULTS, FaultPlan, FaultProxy
 from first_temporal.tests.moto_server import REGION, MotoServer, moto_server, use_moto
 from first_temporal.tests.processes import ROOT, WorkerProcess, start_starter, starter
-from first_temporal.tests.s3_batches import staged_manifest
+from first_temporal.tests.s3_batches import stage_batch, staged_manifest
 
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"  # as conftest's dev_env
 ARTIFACT = ROOT / ".run" / "test-artifacts" / "s3_faults.json"
@@ -337,3 +339,33 @@ def test_a_transform_whose_staged_part_another_run_committed_and_dropped_is_stal
         with pytest.raises(ApplicationError, match="another run committed it") as refused:
             ActivityEnvironment().run(Transformer(open_storage).derive_lifecycle_events, transform)
         assert refused.value.type == STALE_BATCH and refused.value.non_retryable
+
+
+@pytest.mark.parametrize("loser", ["day", "span"])
+def test_a_commit_that_loses_to_another_shape_leaves_no_rows_behind(
+    monkeypatch: pytest.MonkeyPatch, loser: str
+):
+    """Runs of different lengths on one prefix race with different shapes (`--runs 30`
+    commits a span, `--runs 3` single days; their batch workflow ids differ, so Temporal
+    does not serialise them). The loser's objects must never count as committed rows."""
+    with moto_server() as server:
+        use_moto(monkeypatch, server)
+        direct(server, "dealer-lake")
+        pipeline = Pipeline("s3://dealer-lake/shapes", seed=DEFAULT_SEED)
+        span, day = stage_batch(pipeline, days=30), stage_batch(pipeline)
+        first, second = (day, span) if loser == "day" else (span, day)
+        storage = S3Storage(pipeline.location)
+        racing = Meanwhile(
+            pipeline.location, lambda: storage.commit(second.checkpoint, manifest_of(second))
+        )
+        with pytest.raises(StaleBatch, match="another writer moved"):
+            racing.commit(first.checkpoint, manifest_of(first))
+        if loser == "span":  # the day won: the other 29 days, as one span
+            rest = stage_batch(pipeline, days=29)
+            storage.commit(rest.checkpoint, manifest_of(rest))
+        committed = storage.read_checkpoint(DEFAULT_SEED)
+        assert committed.batch_number == 30
+        window = storage.read_window(committed, date(2020, 1, 1), ("transaction_id",))
+        assert sorted(window["transaction_id"]) == list(
+            range(1, committed.last_transaction_id + 1)
+        )  # every purchase once
