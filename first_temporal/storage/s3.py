@@ -139,9 +139,8 @@ class S3Storage:
     def _current(self, seed: int) -> tuple[Checkpoint, str | None, str]:
         """The verified checkpoint, its ETag (None: no checkpoint object yet) and who
         committed it ("": not recorded)."""
-        found = self._fetch(self.checkpoint_key)
+        found = self._fetch(self.checkpoint_key) or self._checkpoint_after_listing()
         if found is None:
-            self._check_no_objects_without_checkpoint()
             return Checkpoint.initial(seed), None, ""
         raw, response = found
         etag, writer = str(response["ETag"]), str(response.get("Metadata", {}).get(WRITER, ""))
@@ -156,16 +155,22 @@ class S3Storage:
             self._verify_last_batch(cp)
         return cp, etag, writer
 
-    def _check_no_objects_without_checkpoint(self) -> None:
+    def _checkpoint_after_listing(self) -> tuple[bytes, Any] | None:
+        """No checkpoint: a new pipeline, unless table objects exist. A writer creates
+        checkpoint 0 before any object, so objects listed after our GET found none mean
+        a racing writer created it in between (read it again), or it was lost."""
         listing = self._call("list_objects_v2", Prefix=self.root, Delimiter="/")
         folders = {p["Prefix"] for p in listing.get("CommonPrefixes", [])}
         for table in schema.BATCH_TABLES:
             if f"{self.root}{table}/" in folders:
+                if (found := self._fetch(self.checkpoint_key)) is not None:
+                    return found
                 raise BadInput(
                     f"{self.url(self.checkpoint_key)}: missing while {self.url(self.root + table)}/"
                     " holds objects — restore the checkpoint (bucket versioning), or move the"
                     " objects away to start over"
                 )
+        return None
 
     def _verify_last_batch(self, cp: Checkpoint) -> None:
         """A few small reads: the last committed batch's objects hold what cp claims."""

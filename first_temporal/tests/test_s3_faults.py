@@ -369,3 +369,27 @@ def test_a_commit_that_loses_to_another_shape_leaves_no_rows_behind(
         assert sorted(window["transaction_id"]) == list(
             range(1, committed.last_transaction_id + 1)
         )  # every purchase once
+
+
+def test_a_checkpoint_created_between_a_readers_get_and_its_listing_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A new pipeline: the reader's GET finds no checkpoint, a racing writer then creates
+    it and commits batch 1, and the reader's listing finds objects. That is a race, not
+    a lost checkpoint (the writer creates checkpoint 0 before any object)."""
+    with moto_server() as server:
+        use_moto(monkeypatch, server)
+        direct(server, "dealer-lake")
+        pipeline = Pipeline("s3://dealer-lake/new", seed=DEFAULT_SEED)
+        job, manifest = staged_manifest(pipeline)
+        storage = S3Storage(pipeline.location)
+
+        class Late(S3Storage):
+            def _fetch(self, key: str) -> tuple[bytes, Any] | None:
+                found = super()._fetch(key)
+                if key == self.checkpoint_key and not won:
+                    won.append(storage.commit(job.checkpoint, manifest))
+                return found
+
+        won: list[tuple[Checkpoint, bool]] = []
+        assert Late(pipeline.location).read_checkpoint(DEFAULT_SEED) == won[0][0]
