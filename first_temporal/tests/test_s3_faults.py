@@ -11,32 +11,20 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
-from datetime import date
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.testing import WorkflowEnvironment
 
-from first_temporal.activities.errors import STALE_BATCH
-from first_temporal.activities.extractor import Extractor
-from first_temporal.activities.loader import manifest_of
-from first_temporal.activities.transformer import Transformer
-from first_temporal.config import DEFAULT_SEED, Pipeline, open_storage
-from first_temporal.domain.checkpoint import Checkpoint
-from first_temporal.domain.errors import StaleBatch
-from first_temporal.jobs import PartJob, TransformJob
+from first_temporal.config import DEFAULT_SEED, Pipeline
 from first_temporal.search_attributes import BATCH_DATE, PIPELINE
-from first_temporal.storage.s3 import S3Storage
 from first_temporal.tests.batches import run_batches
 from first_temporal.tests.fault_proxy import FAULTS, FaultPlan, FaultProxy
 from first_temporal.tests.moto_server import REGION, MotoServer, moto_server, use_moto
 from first_temporal.tests.processes import ROOT, WorkerProcess, start_starter, starter
-from first_temporal.tests.s3_batches import stage_batch, staged_manifest
 
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"  # as conftest's dev_env
 ARTIFACT = ROOT / ".run" / "test-artifacts" / "s3_faults.json"
@@ -275,125 +263,3 @@ async def test_two_pipelines_racing_on_one_prefix_commit_each_batch_exactly_once
             "seconds": round(seconds, 1),
         },
     )
-
-
-class Meanwhile(S3Storage):
-    """Runs `meanwhile` right before its checkpoint compare-and-swap: a racing commit."""
-
-    def __init__(self, location: str, meanwhile: Callable[[], object]) -> None:
-        super().__init__(location)
-        self.meanwhile: Callable[[], object] | None = meanwhile
-
-    def _put(self, key: str, body: bytes, **extra: Any) -> str:
-        run, self.meanwhile = self.meanwhile, None
-        if key == self.checkpoint_key and "IfMatch" in extra and run is not None:
-            run()
-        else:
-            self.meanwhile = run
-        return super()._put(key, body, **extra)
-
-
-def test_the_same_batch_committed_by_another_writer_is_refused_not_counted(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    """Two clusters compute the same bytes for a batch: only the writer of the commit may
-    take it as done (its own retry); the other gets StaleBatch, before or after its
-    compare-and-swap, and moves on to the next batch."""
-    with moto_server() as server:
-        use_moto(monkeypatch, server)
-        direct(server, "dealer-lake")
-        pipeline = Pipeline("s3://dealer-lake/twins", seed=DEFAULT_SEED)
-        job, manifest = staged_manifest(pipeline)
-        a, b = replace(manifest, writer="run-a"), replace(manifest, writer="run-b")
-        storage = S3Storage(pipeline.location)
-
-        won: list[tuple[Checkpoint, bool]] = []
-        loser = Meanwhile(pipeline.location, lambda: won.append(storage.commit(job.checkpoint, a)))
-        with pytest.raises(StaleBatch, match="another writer moved"):
-            loser.commit(job.checkpoint, b)  # its compare-and-swap finds a's commit
-        [(committed, wrote)] = won
-        assert wrote and committed.batch_number == 1
-        with pytest.raises(StaleBatch, match="committed by another writer"):
-            storage.commit(job.checkpoint, b)  # it reads a's commit first
-        assert storage.commit(job.checkpoint, a) == (committed, False)  # a's own retry
-
-        # A retry whose first put took effect but whose answer was lost finds its own
-        # commit at its compare-and-swap: done, not refused.
-        job, manifest = staged_manifest(pipeline)
-        mine = replace(manifest, writer="run-c")
-        earlier = Meanwhile(pipeline.location, lambda: storage.commit(job.checkpoint, mine))
-        done, wrote = earlier.commit(job.checkpoint, mine)
-        assert (done.batch_number, wrote) == (2, False)
-        assert S3Storage(pipeline.location).read_checkpoint(DEFAULT_SEED) == done
-
-
-def test_a_transform_whose_staged_part_another_run_committed_and_dropped_is_stale(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    """Clusters running one pipeline stage a batch under the same names; when one commits
-    it and drops them, the other's transform must give the batch up, not retry forever."""
-    with moto_server() as server:
-        use_moto(monkeypatch, server)
-        direct(server, "dealer-lake")
-        pipeline = Pipeline("s3://dealer-lake/dropped", seed=DEFAULT_SEED)
-        part = PartJob(pipeline, Checkpoint.initial(DEFAULT_SEED), 1, None, 0, None)
-        extracted = ActivityEnvironment().run(Extractor(open_storage).extract_purchases, part)
-        run_batches(pipeline, 1)  # the other run: the same batch, committed and dropped
-        transform = TransformJob(part, extracted.open_purchases, with_window=True)
-        with pytest.raises(ApplicationError, match="another run committed it") as refused:
-            ActivityEnvironment().run(Transformer(open_storage).derive_lifecycle_events, transform)
-        assert refused.value.type == STALE_BATCH and refused.value.non_retryable
-
-
-@pytest.mark.parametrize("loser", ["day", "span"])
-def test_a_commit_that_loses_to_another_shape_leaves_no_rows_behind(
-    monkeypatch: pytest.MonkeyPatch, loser: str
-):
-    """Runs of different lengths on one prefix race with different shapes (`--runs 30`
-    commits a span, `--runs 3` single days; their batch workflow ids differ, so Temporal
-    does not serialise them). The loser's objects must never count as committed rows."""
-    with moto_server() as server:
-        use_moto(monkeypatch, server)
-        direct(server, "dealer-lake")
-        pipeline = Pipeline("s3://dealer-lake/shapes", seed=DEFAULT_SEED)
-        span, day = stage_batch(pipeline, days=30), stage_batch(pipeline)
-        first, second = (day, span) if loser == "day" else (span, day)
-        storage = S3Storage(pipeline.location)
-        racing = Meanwhile(
-            pipeline.location, lambda: storage.commit(second.checkpoint, manifest_of(second))
-        )
-        with pytest.raises(StaleBatch, match="another writer moved"):
-            racing.commit(first.checkpoint, manifest_of(first))
-        if loser == "span":  # the day won: the other 29 days, as one span
-            rest = stage_batch(pipeline, days=29)
-            storage.commit(rest.checkpoint, manifest_of(rest))
-        committed = storage.read_checkpoint(DEFAULT_SEED)
-        assert committed.batch_number == 30
-        window = storage.read_window(committed, date(2020, 1, 1), ("transaction_id",))
-        assert sorted(window["transaction_id"]) == list(
-            range(1, committed.last_transaction_id + 1)
-        )  # every purchase once
-
-
-def test_a_checkpoint_created_between_a_readers_get_and_its_listing_is_read(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    """A new pipeline: the reader's GET finds no checkpoint, a racing writer then creates
-    it and commits batch 1, and the reader's listing finds objects. That is a race, not
-    a lost checkpoint (the writer creates checkpoint 0 before any object)."""
-    with moto_server() as server:
-        use_moto(monkeypatch, server)
-        direct(server, "dealer-lake")
-        pipeline = Pipeline("s3://dealer-lake/new", seed=DEFAULT_SEED)
-        job, manifest = staged_manifest(pipeline)
-        storage = S3Storage(pipeline.location)
-
-        class Late(S3Storage):
-            def _fetch(self, key: str) -> tuple[bytes, Any] | None:
-                found = super()._fetch(key)
-                if key == self.checkpoint_key and not won:
-                    won.append(storage.commit(job.checkpoint, manifest))
-                return found
-
-        won: list[tuple[Checkpoint, bool]] = []
-        assert Late(pipeline.location).read_checkpoint(DEFAULT_SEED) == won[0][0]
