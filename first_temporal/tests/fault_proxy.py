@@ -63,6 +63,15 @@ class FaultPlan:
     )
 
 
+def operation(method: str, path: str) -> str:
+    """What the S3 request does, for the counts: list, get, put, delete, head."""
+    if method == "GET":
+        return "list" if "list-type=" in path else "get"
+    if method == "POST" and "?delete" in path:
+        return "delete"
+    return method.lower()
+
+
 class FaultProxy:
     """A threaded proxy on 127.0.0.1:<free port> forwarding to `upstream` (moto)."""
 
@@ -110,9 +119,10 @@ class FaultProxy:
                 low += share
             return None
 
-    def injected(self, kind: str) -> None:
+    def injected(self, kind: str, method: str, path: str) -> None:
         with self._lock:
             self.counts[kind] += 1
+            self.counts[f"{kind} {operation(method, path)}"] += 1
 
     def report(self) -> dict[str, int]:
         with self._lock:
@@ -147,18 +157,18 @@ class _Relay(BaseHTTPRequestHandler):
         body = self._body()  # read whole first: a reset must not race the client's send
         fault = self.proxy.draw(self.command, self.path)
         if fault is not None and fault in ERRORS:
-            self.proxy.injected(fault)
+            self.proxy.injected(fault, self.command, self.path)
             return self._error(*ERRORS[fault])
         if fault == "reset_before":
-            self.proxy.injected(fault)
+            self.proxy.injected(fault, self.command, self.path)
             return self._reset()
         status, reason, headers, data = self._forward(body)
         if fault == "reset_after":
-            self.proxy.injected(fault)
+            self.proxy.injected(fault, self.command, self.path)
             return self._reset()
         cut = fault == "cut_body" and len(data) >= 2
         if cut:
-            self.proxy.injected("cut_body")
+            self.proxy.injected("cut_body", self.command, self.path)
         self.send_response_only(status, reason)
         for name, value in headers:
             if name.lower() not in HOP_BY_HOP:

@@ -104,8 +104,9 @@ def assert_same_lake(flaky_objects: dict[str, bytes], clean: dict[str, bytes]) -
     assert not differ, f"objects whose bytes differ from the clean run's: {differ[:5]}"
 
 
-def record(test: str, proxy: FaultProxy, outcome: dict[str, Any]) -> dict[str, int]:
-    """Keep what was injected and what came of it."""
+def record(test: str, proxy: FaultProxy, batches: int, outcome: dict[str, Any]) -> dict[str, int]:
+    """Keep what was injected and what came of it; every batch committed exactly once
+    (written once, or written and then found done by its own retry)."""
     counts = proxy.report()
     assert sum(counts.get(kind, 0) for kind in FAULTS) > 0, counts
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
@@ -113,20 +114,30 @@ def record(test: str, proxy: FaultProxy, outcome: dict[str, Any]) -> dict[str, i
     figures[test] = {
         "requests": counts.get("requests", 0),
         "faults": {kind: counts.get(kind, 0) for kind in FAULTS},
+        "faults_by_operation": {k: n for k, n in sorted(counts.items()) if " " in k},
         "shares": proxy.plan.shares,
         **outcome,
     }
     ARTIFACT.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"{test}: {json.dumps(figures[test])}")
+    assert outcome["commits"] + outcome["commits_found_done_by_their_retry"] == batches
     return counts
 
 
-def failed_attempts(*logs: Path) -> dict[str, int]:
-    """Activity attempts that failed: lost races (StaleBatch, final: the batch is the
-    other pipeline's) and the rest, which Temporal retried."""
+def outcomes(*logs: Path) -> dict[str, int]:
+    """From the workers' logs: commits written; commits a retry found already done (its
+    first compare-and-swap took effect, the answer was lost); bodies read again; activity
+    attempts lost to a race (StaleBatch, final: the batch is the other pipeline's); and
+    the other failed attempts, which Temporal retried."""
     text = "".join(log.read_text() for log in logs)
     lost = text.count("ApplicationError: StaleBatch")
-    return {"activity_attempts_retried": text.count(FAILED_ATTEMPT) - lost, "lost_races": lost}
+    return {
+        "commits": text.count(") committed\n"),
+        "commits_found_done_by_their_retry": text.count("was already committed (a retry)"),
+        "bodies_read_again": text.count("body cut off"),
+        "lost_races": lost,
+        "activity_attempts_retried": text.count(FAILED_ATTEMPT) - lost,
+    }
 
 
 def test_a_20_batch_run_on_flaky_s3_leaves_exactly_the_objects_of_a_clean_run(
@@ -154,9 +165,10 @@ def test_a_20_batch_run_on_flaky_s3_leaves_exactly_the_objects_of_a_clean_run(
     counts = record(
         "twenty_batches",
         proxy,
+        20,
         {
             "outcome": f"done: 20 batches; {len(clean['days'])} objects equal the clean run's",
-            **failed_attempts(log),
+            **outcomes(log),
             "seconds": round(seconds, 1),
         },
     )
@@ -190,10 +202,11 @@ def test_a_bulk_day_and_the_next_on_flaky_s3_leave_exactly_the_objects_of_a_clea
     record(
         "bulk_day",
         proxy,
+        2,
         {
             "outcome": f"bulk day of {BULK:,} purchases, then a day;"
             f" {len(clean['bulk'])} objects equal the clean run's",
-            **failed_attempts(log),
+            **outcomes(log),
             "seconds": round(seconds, 1),
         },
     )
@@ -256,10 +269,11 @@ async def test_two_pipelines_racing_on_one_prefix_commit_each_batch_exactly_once
     record(
         "two_pipelines_racing",
         proxy,
+        20,
         {
             "outcome": "each of batches 1-20 committed by exactly one pipeline"
             f" ({len(claimed[0])} and {len(claimed[1])}); objects equal a 20-batch clean run's",
-            **failed_attempts(*logs),
+            **outcomes(*logs),
             "seconds": round(seconds, 1),
         },
     )
