@@ -20,6 +20,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from first_temporal.bench.load import load
 from first_temporal.bench.noop import NoopRunWorkflow
 from first_temporal.bench.processes import ROOT, free_port, port_open, process_env, wait_for
 from first_temporal.config import Pipeline
@@ -284,11 +285,23 @@ async def main(args: argparse.Namespace) -> int:
         client = await Client.connect(bench.address)
         bench.starter(work / "warmup", "--runs", "1")  # also waits for the worker to poll
         print("measurements:")
-        only = set(args.only or ["overhead", "backfill", "bulk", "history"])
+        only = set(args.only or ["overhead", "backfill", "load", "bulk", "history"])
         if "overhead" in only:
             await bench.overhead(client, args.rounds)
         if "backfill" in only:
             await bench.backfill(client, args.backfill)
+        if "load" in only:  # its own workers: the bench's one would only take memory
+            bench.stop_worker()
+            assert bench.server is not None
+            await load(
+                bench.address,
+                client,
+                bench.server.pid,
+                work,
+                bench.record,
+                args.pipelines,
+                args.days,
+            )
         if only & {"bulk", "history"}:
             big = await bench.bulk(client, args.purchases)
             if "history" in only:
@@ -305,11 +318,13 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--backfill", type=int, default=3650)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--pipelines", type=int, default=10, help="load: pipelines at once")
+    parser.add_argument("--days", type=int, default=30, help="load: daily batches each")
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     parser.add_argument(
         "--only",
         action="append",
-        choices=["overhead", "backfill", "bulk", "history"],
+        choices=["overhead", "backfill", "bulk", "history", "load"],
         help="run only these measurements (repeatable); history includes bulk",
     )
     return asyncio.run(main(parser.parse_args(argv)))
