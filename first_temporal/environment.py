@@ -36,6 +36,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _threads(text: str) -> int:
+    threads = int(text.strip())
+    if threads < 4:  # a quarter for local activities, the rest for the task queue's
+        raise ValueError(text)
+    return threads
+
+
 def _level(text: str) -> str:
     if text.strip().upper() not in LOG_LEVELS:
         raise ValueError(text)
@@ -84,6 +91,12 @@ SETTINGS: dict[str, Setting] = {
     "ETL_TASK_QUEUE": Setting("a non-empty name", _name, "first-temporal", "the task queue"),
     "ETL_METRICS_PORT": Setting(
         "a TCP port, 1-65535", _port, None, "the worker's Prometheus port (none: no metrics)"
+    ),
+    "ETL_ACTIVITY_THREADS": Setting(
+        "an integer, 4 or more",
+        _threads,
+        "24",
+        "the worker's activity threads: how many steps it runs at once (worker_main.py)",
     ),
     "ETL_LOG_LEVEL": Setting("one of " + ", ".join(LOG_LEVELS), _level, "INFO", "worker logs"),
     "ETL_VALIDATE_MEMORY": Setting(

@@ -35,8 +35,13 @@ log = logging.getLogger("first_temporal.worker")
 Extras = tuple[Sequence[type], Sequence[Callable[..., Any]]]
 WORKFLOWS = [EtlBatchWorkflow, EtlRunWorkflow, EtlMartWorkflow, EtlRewindWorkflow]
 GRACE = timedelta(seconds=10)
-ACTIVITY_THREADS = 12
-LOCAL_ACTIVITY_THREADS = 3  # of ACTIVITY_THREADS
+# Activity threads (--activity-threads, ETL_ACTIVITY_THREADS; default 24, see environment):
+# a pipeline served at once can hold two task-queue slots, one batch step and one
+# update_mart waiting its turn for the worker's single mart thread. With 12 threads
+# (9 slots) ten pipelines' mart updates held the slots and every batch step queued for
+# them: 4.8-5.6 batches/s, against 10.4 with 24 (`bench --only load`, 2 cores).
+# Of those, kept for local activities: 7 of 28 did no better than 3 of 24.
+LOCAL_ACTIVITY_THREADS = 3
 # glibc serves a buffer above its mmap threshold with its own mapping, given back to the
 # kernel when freed; but each such free raises the threshold (up to 32 MiB), after which a
 # bulk day's numpy and hashing buffers come from the heap and stay resident. Fixed at
@@ -96,7 +101,7 @@ async def run(args: argparse.Namespace, extras: Extras = ((), ())) -> int:
             raise UserError(f"cannot serve metrics on port {args.metrics_port}: {exc}") from None
     client = await connect(runtime)
     queue = args.task_queue or task_queue()
-    with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
+    with ThreadPoolExecutor(args.activity_threads, thread_name_prefix="activity") as executor:
         roots = [*default_roots(), *args.data_root]
         worker = build_worker(client, queue, executor, extras, roots)
         log.info("data roots: %s", ", ".join(roots))
@@ -146,12 +151,22 @@ def main(argv: list[str] | None = None, extras: Extras = ((), ())) -> int:
         " always: the working directory, $ETL_DATA_DIR/$ETL_STORAGE and $ETL_DATA_ROOTS",
     )
     parser.add_argument(
+        "--activity-threads",
+        type=int,
+        default=environment.integer("ETL_ACTIVITY_THREADS"),
+        metavar="N",
+        help="activities run at once, a few kept for local ones (default:"
+        " $ETL_ACTIVITY_THREADS or 24; see the README's Load section)",
+    )
+    parser.add_argument(
         "--metrics-port",
         type=int,
         default=environment.integer("ETL_METRICS_PORT"),
         help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (default: $ETL_METRICS_PORT)",
     )
     args = parser.parse_args(argv)
+    if args.activity_threads < 4:
+        parser.error("--activity-threads must be at least 4")
     return_big_buffers()  # before the threads that allocate start
     try:
         logging_setup.configure(args.log_level)

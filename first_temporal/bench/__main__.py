@@ -293,14 +293,11 @@ async def main(args: argparse.Namespace) -> int:
         if "load" in only:  # its own workers: the bench's one would only take memory
             bench.stop_worker()
             assert bench.server is not None
+            threads = {"ETL_ACTIVITY_THREADS": str(args.activity_threads)}
             await load(
-                bench.address,
-                client,
-                bench.server.pid,
-                work,
-                bench.record,
-                args.pipelines,
-                args.days,
+                *(bench.address, client, bench.server.pid, work, bench.record),
+                *(args.pipelines, args.days),
+                worker_env=threads if args.activity_threads else None,
             )
         if only & {"bulk", "history"}:
             big = await bench.bulk(client, args.purchases)
@@ -320,6 +317,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--pipelines", type=int, default=10, help="load: pipelines at once")
     parser.add_argument("--days", type=int, default=30, help="load: daily batches each")
+    parser.add_argument(
+        "--activity-threads", type=int, help="load: the workers' ETL_ACTIVITY_THREADS"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     parser.add_argument(
         "--only",

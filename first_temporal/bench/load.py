@@ -194,7 +194,7 @@ async def load(
     pipelines: int = 10,
     days: int = 30,
     worker_counts: tuple[int, ...] = (1, 3),
-    **worker_env: str,
+    worker_env: dict[str, str] | None = None,
 ) -> None:
     """The sequential reference first, then the load on each number of workers."""
     seeds = [FIRST_SEED + i for i in range(pipelines)]
@@ -206,7 +206,7 @@ async def load(
     phases += [(f"{n}w", n, True) for n in worker_counts]
     for name, count, together in phases:
         queue = f"load-{name}-{uuid.uuid4().hex[:6]}"
-        workers = Workers(address, queue, work, count, **worker_env)
+        workers = Workers(address, queue, work, count, **(worker_env or {}))
         try:
             figures = await measure(client, queue, workers, server_pid, dirs(name), days, together)
         finally:

@@ -27,6 +27,7 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
         ("ETL_SEED", "abc", ["starter.py"], "ETL_SEED='abc' must be an integer"),
         ("ETL_METRICS_PORT", "abc", ["worker.py", "--help"], "must be a TCP port, 1-65535"),
         ("ETL_METRICS_PORT", "70000", ["worker.py"], "ETL_METRICS_PORT='70000' must be a TCP"),
+        ("ETL_ACTIVITY_THREADS", "2", ["worker.py"], "ETL_ACTIVITY_THREADS='2' must be an"),
         ("ETL_LOG_LEVEL", "loud", ["-m", "first_temporal", "worker"], "must be one of DEBUG"),
         ("ETL_VALIDATE_MEMORY", "lots", ["-m", "first_temporal.validate"], "a size such as"),
         ("ETL_TASK_QUEUE", " ", ["starter.py", "--status"], "must be a non-empty name"),
