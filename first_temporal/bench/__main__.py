@@ -296,7 +296,7 @@ async def main(args: argparse.Namespace) -> int:
             threads = {"ETL_ACTIVITY_THREADS": str(args.activity_threads)}
             await load(
                 *(bench.address, client, bench.server.pid, work, bench.record),
-                *(args.pipelines, args.days),
+                *(args.pipelines, args.days, args.load_rounds),
                 worker_env=threads if args.activity_threads else None,
             )
         if only & {"bulk", "history"}:
@@ -317,6 +317,7 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--pipelines", type=int, default=10, help="load: pipelines at once")
     parser.add_argument("--days", type=int, default=30, help="load: daily batches each")
+    parser.add_argument("--load-rounds", type=int, default=3, help="load: runs of each")
     parser.add_argument(
         "--activity-threads", type=int, help="load: the workers' ETL_ACTIVITY_THREADS"
     )

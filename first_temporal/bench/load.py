@@ -25,7 +25,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from first_temporal.bench.processes import ROOT, process_env
-from first_temporal.bench.timeline import batch_timeline
+from first_temporal.bench.timeline import Timeline, batch_timeline
 from first_temporal.config import WORKFLOW_TASK_TIMEOUT, Pipeline
 from first_temporal.jobs import RunJob, RunResult
 from first_temporal.settings import Tuning
@@ -123,6 +123,8 @@ class Load:
     worker_cpu: list[float]
     server_cpu: float
     peak_rss: list[float]
+    pipelines: list[Pipeline]
+    together: bool
 
 
 async def run_pipelines(client: Client, queue: str, pipelines: list[Pipeline], days: int) -> None:
@@ -175,6 +177,8 @@ async def measure(
         worker_cpu=cpu,
         server_cpu=cpu_seconds(server_pid) - server0,
         peak_rss=workers.peak_rss_mb(),
+        pipelines=pipelines,
+        together=together,
     )
 
 
@@ -185,6 +189,38 @@ def same_tables(a: Path, b: Path) -> bool:
 Record = Callable[[str, str, str], None]
 
 
+def report(record: Record, how: str, runs: list[Load], timeline: Timeline) -> None:
+    """A phase's figures: the median run's, each run's rate, and where a batch's time went
+    (summed over every run of the phase)."""
+    ranked = sorted(runs, key=lambda r: r.batches / r.wall)
+    mid = ranked[len(ranked) // 2]
+    median = f" (median of {len(runs)})" if len(runs) > 1 else ""
+    record(how + median, f"{mid.wall:.1f} s {mid.batches / mid.wall:.2f} batch/s", "")
+    if len(runs) > 1:
+        record("  each run, batch/s", " ".join(f"{r.batches / r.wall:.2f}" for r in runs), "")
+    record("  ... until every mart caught up", f"{mid.settled:.1f} s", "")
+    cpu = " ".join(f"{c:.0f}" for c in mid.worker_cpu)
+    busy = sum(mid.worker_cpu) / mid.wall
+    record("  worker CPU s (cores busy)", f"{cpu} s ({busy:.2f})", "")
+    record(
+        "  server CPU s (cores busy)",
+        f"{mid.server_cpu:.0f} s ({mid.server_cpu / mid.wall:.2f})",
+        "",
+    )
+    rss = max(max(r.peak_rss) for r in runs)
+    record("  worker peak RSS, highest of any worker and run", f"{rss:.0f} MB", "target <= 300 MB")
+    per_pipeline = timeline.total / timeline.batches * mid.batches / len(mid.pipelines)
+    # Each pipeline's batches run one after another: the rest of its time is spent between
+    # them (the run workflow's checkpoint read and child start).
+    chain = mid.wall if mid.together else mid.wall / len(mid.pipelines)
+    record(
+        "  per pipeline: inside its batch workflows", f"{per_pipeline:.1f} s of {chain:.1f} s", ""
+    )
+    record("  a batch, first event to last (mean)", f"{timeline.mean_ms():.0f} ms", "")
+    for what, figure in timeline.lines():
+        record(f"    {what}", figure, "")
+
+
 async def load(
     address: str,
     client: Client,
@@ -193,55 +229,42 @@ async def load(
     record: Record,
     pipelines: int = 10,
     days: int = 30,
-    worker_counts: tuple[int, ...] = (1, 3),
+    rounds: int = 3,
     worker_env: dict[str, str] | None = None,
 ) -> None:
-    """The sequential reference first, then the load on each number of workers."""
+    """The sequential reference first, then `rounds` of the load on one worker and on three,
+    taking turns going first (a run right after another is slower on this machine)."""
     seeds = [FIRST_SEED + i for i in range(pipelines)]
 
     def dirs(name: str) -> list[Pipeline]:
         return [Pipeline(location=str(work / f"{name}-{s}"), seed=s) for s in seeds]
 
-    phases: list[tuple[str, int, bool]] = [("sequential", 1, False)]
-    phases += [(f"{n}w", n, True) for n in worker_counts]
-    for name, count, together in phases:
+    async def phase(name: str, count: int, together: bool) -> tuple[Load, list[str]]:
         queue = f"load-{name}-{uuid.uuid4().hex[:6]}"
         workers = Workers(address, queue, work, count, **(worker_env or {}))
         try:
-            figures = await measure(client, queue, workers, server_pid, dirs(name), days, together)
+            run = await measure(client, queue, workers, server_pid, dirs(name), days, together)
         finally:
             workers.stop()
-        how = (
-            f"{pipelines} pipelines x {days} days, one after another, 1 worker"
-            if not together
-            else f"{pipelines} pipelines x {days} days at once, {count} worker(s)"
-        )
-        rate = figures.batches / figures.wall
-        record(how, f"{figures.wall:.1f} s {rate:.2f} batch/s", "")
-        record("  ... until every mart caught up", f"{figures.settled:.1f} s", "")
-        cpu = " ".join(f"{c:.0f}" for c in figures.worker_cpu)
-        busy = sum(figures.worker_cpu) / figures.wall
-        record("  worker CPU s (cores busy)", f"{cpu} s ({busy:.2f})", "")
-        record(
-            "  server CPU s (cores busy)",
-            f"{figures.server_cpu:.0f} s ({figures.server_cpu / figures.wall:.2f})",
-            "",
-        )
-        rss = " ".join(f"{r:.0f}" for r in figures.peak_rss)
-        record("  worker peak RSS", f"{rss} MB", "target <= 300 MB")
-        ids = [p.batch_workflow_id(n) for p in dirs(name) for n in range(1, days + 1)]
-        timeline = await batch_timeline(client, ids)
-        record("  a batch, first event to last (mean)", f"{timeline.mean_ms():.0f} ms", "")
-        for what, figure in timeline.lines():
-            record(f"    {what}", figure, "")
-        if together:
-            reference = dirs("sequential")
-            same = all(
-                same_tables(Path(a.location), Path(b.location))
-                for a, b in zip(dirs(name), reference, strict=True)
-            )
-            record(
-                "  tables == each pipeline's sequential run",
-                "identical" if same else "DIFFERENT",
-                "",
-            )
+        return run, [p.batch_workflow_id(n) for p in dirs(name) for n in range(1, days + 1)]
+
+    alone, ids = await phase("sequential", 1, together=False)
+    how = f"{pipelines} pipelines x {days} daily batches"
+    report(
+        record, f"{how}, one after another, 1 worker", [alone], await batch_timeline(client, ids)
+    )
+    runs: dict[int, list[Load]] = {1: [], 3: []}
+    all_ids: dict[int, list[str]] = {1: [], 3: []}
+    same = True
+    for round_ in range(rounds):
+        for count in (1, 3) if round_ % 2 == 0 else (3, 1):
+            name = f"{count}w-{round_}"
+            run, ids = await phase(name, count, together=True)
+            runs[count].append(run)
+            all_ids[count] += ids
+            for a, b in zip(dirs(name), dirs("sequential"), strict=True):
+                same = same and same_tables(Path(a.location), Path(b.location))
+    for count in (1, 3):
+        timeline = await batch_timeline(client, all_ids[count])
+        report(record, f"{how} at once, {count} worker(s)", runs[count], timeline)
+    record("every pipeline's tables == its run alone", "identical" if same else "DIFFERENT", "")
