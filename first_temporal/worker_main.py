@@ -38,8 +38,9 @@ GRACE = timedelta(seconds=10)
 # Activity threads (--activity-threads, ETL_ACTIVITY_THREADS; default 24, see environment):
 # a pipeline served at once can hold two task-queue slots, one batch step and one
 # update_mart waiting its turn for the worker's single mart thread. With 12 threads
-# (9 slots) ten pipelines' mart updates held the slots and every batch step queued for
-# them: 4.8-5.6 batches/s, against 10.4 with 24 (`bench --only load`, 2 cores).
+# (9 slots) ten pipelines' mart updates held the slots and every batch step queued
+# behind them (0.7 s a batch): 7.7-8.3 batches/s on one worker, against 11.4-12.2 with
+# 24 (`bench --only load`, 2 cores, 3 runs each). Size it at 2 per pipeline plus 3.
 # Of those, kept for local activities: 7 of 28 did no better than 3 of 24.
 LOCAL_ACTIVITY_THREADS = 3
 # glibc serves a buffer above its mmap threshold with its own mapping, given back to the

@@ -103,8 +103,9 @@ async def pollers(client: Client, queue: str, kind: TaskQueueType.ValueType) -> 
     return len({p.identity for p in response.pollers})
 
 
-async def wait_polling(client: Client, queue: str, count: int, timeout: float = 60) -> None:
-    """Until `count` workers poll both the workflow and the activity side of the queue."""
+async def wait_polling(client: Client, queue: str, count: int, timeout: float = 120) -> None:
+    """Until `count` workers poll both the workflow and the activity side of the queue.
+    (Once, in a test session, three new workers took 52 s to show here: hence the margin.)"""
     deadline = time.monotonic() + timeout
     kinds = (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
     while min([await pollers(client, queue, k) for k in kinds]) < count:
