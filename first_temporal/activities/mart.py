@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import suppress
 
+import duckdb
 import polars as pl
 from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
@@ -18,6 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from first_temporal.activities.errors import terminal
 from first_temporal.jobs import MartSummary, PipelineRef, RewindJob
 from first_temporal.mart import MartResult, apply_pending, mart_path, rebuild
+from first_temporal.mart.db import refused_write
 
 # The mart is background work. Every apply of a worker process runs on one thread at low
 # CPU priority (the DuckDB threads it starts inherit it), so batches sharing the worker go
@@ -58,6 +60,10 @@ def _on_mart_thread(apply: Callable[[str], MartResult], location: str) -> MartRe
                 return applying.result(timeout=HEARTBEAT_EVERY)
             except FutureTimeout:
                 activity.heartbeat()
+            except duckdb.IOException as exc:  # a full disk: one line, as for the tables
+                if (refused := refused_write(exc, mart_path(location))) is not None:
+                    raise refused from exc
+                raise
 
 
 MART_WORKFLOW = "EtlMartWorkflow"  # named, not imported: workflows import activities

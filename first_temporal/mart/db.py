@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +43,31 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         # and that one statement took 45 MB more than the whole rest of the apply. The
         # static id range of each statement already prunes row groups.
         config["disabled_optimizers"] = "join_filter_pushdown"
+        with suppress(FileNotFoundError):
+            if path.stat().st_size == 0:  # a creation that a full disk stopped before its
+                path.unlink()  # header: no data, and DuckDB would call it "not valid"
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
+        if (refused := refused_write(exc, path)) is not None:
+            raise refused from exc
         raise duckdb.IOException(
             f"{path}: cannot open the mart ({exc}) — is it open in another process"
             " (a DuckDB shell or notebook)? Close it and retry"
         ) from exc
+
+
+# What DuckDB reports in words (it gives no errno) that only an operator can fix.
+REFUSALS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def refused_write(exc: duckdb.Error, path: Path | str) -> OSError | None:
+    """DuckDB's "Could not write file ...: No space left on device" as the OSError it
+    was, so the mart's refusals read like the tables' (one line, the file, the fix)."""
+    for code in REFUSALS:
+        if os.strerror(code) in str(exc):
+            return OSError(code, os.strerror(code), str(path))
+    return None
 
 
 def fit_to_apply(con: duckdb.DuckDBPyConnection, pending_bytes: int) -> None:

@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.testing import WorkflowEnvironment
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from first_temporal.activities.errors import NOT_WRITABLE
+from first_temporal.activities.mart import MartActivities
 from first_temporal.config import Pipeline
 from first_temporal.jobs import PipelineRef
 from first_temporal.starter_main import root_message
@@ -202,3 +205,19 @@ async def test_the_mart_of_a_deleted_data_dir_fails_in_one_line(
     assert message.startswith(f"{data}: the data directory is gone"), message
     assert "\n" not in message
     assert not data.exists()  # the refresh did not recreate it
+
+
+@ROOT_ONLY
+def test_a_mart_refresh_on_a_full_disk_fails_in_one_line_and_catches_up_later(disk: Path):
+    """DuckDB says "No space left on device" in words: it reads like the tables' failure,
+    and the next refresh (the next batch's) applies everything once space is back."""
+    pipeline = Pipeline(location=str(disk / "data"), seed=SEED)
+    run_batches(pipeline, 3)
+    filler = fill(disk, 0)
+    with pytest.raises(ApplicationError) as refused:
+        ActivityEnvironment().run(MartActivities().update_mart, PipelineRef(pipeline))
+    assert refused.value.non_retryable and refused.value.type == NOT_WRITABLE
+    assert refused.value.message.startswith(f"{pipeline.location}/mart.duckdb: No space left")
+    filler.unlink()
+    summary = ActivityEnvironment().run(MartActivities().update_mart, PipelineRef(pipeline))
+    assert summary.applied and summary.to_batch == 3
