@@ -28,11 +28,10 @@ from pathlib import Path
 import polars as pl
 
 from first_temporal.domain import ledger, schema
-from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
-from first_temporal.domain.errors import BadInput
+from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.filelock import exclusive_lock
 from first_temporal.storage import csv, local_ledger
-from first_temporal.storage.base import Manifest, key_column, settled
+from first_temporal.storage.base import Manifest, settled
 from first_temporal.storage.files import (
     atomic_write,
     day_digests,
@@ -40,6 +39,7 @@ from first_temporal.storage.files import (
     temporary,
     write_at,
 )
+from first_temporal.storage.local_checks import table_path, verified_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,6 @@ LOCK_FILE = ".etl.lock"
 STAGING_DIR = "_staging"
 STAGED_BATCH = re.compile(r"batch-(\d+)-[0-9a-f]+")
 LOCK_WAIT_SECONDS = 30.0
-TAIL_PROBE = 4096
 
 
 def _delete(paths: list[Path]) -> None:
@@ -61,130 +60,12 @@ class LocalStorage:
         self.location = str(self.root)
 
     def path(self, table: str) -> Path:
-        return self.root / f"{table}.csv"
+        return table_path(self.root, table)
 
     # -- reading -------------------------------------------------------------------
 
     def read_checkpoint(self, seed: int) -> Checkpoint:
-        if self.root.exists() and not self.root.is_dir():
-            raise BadInput(
-                f"{self.root}: the data directory is a file — set ETL_DATA_DIR or --data-dir"
-                " to a directory"
-            )
-        cp_path = self.root / schema.CHECKPOINT_FILE
-        raw = cp_path.read_bytes() if cp_path.is_file() else b""
-        if not raw:
-            self._check_no_rows_without_checkpoint(cp_path.exists())
-            return Checkpoint.initial(seed)
-        cp = parse_checkpoint(raw)
-        if cp.seed != seed:
-            raise BadInput(
-                f"{schema.CHECKPOINT_FILE}: these tables were built with seed {cp.seed}, not {seed}"
-                f" — run with --seed {cp.seed} or use another data directory"
-            )
-        for table in schema.BATCH_TABLES:
-            self._verify_table(table, cp)
-        if cp.batch_number > 0:
-            self._verify_header(schema.PRODUCT, required=True)
-        return cp
-
-    def _check_no_rows_without_checkpoint(self, exists: bool) -> None:
-        state = "empty" if exists else "missing"
-        for table in (*schema.BATCH_TABLES, schema.PRODUCT):
-            path = self.path(table)
-            if not path.is_file():
-                continue
-            self._verify_header(table, required=False)
-            if table != schema.PRODUCT and path.stat().st_size > len(schema.header_line(table)):
-                raise BadInput(
-                    f"{schema.CHECKPOINT_FILE}: {state} while {path.name} holds rows — restore the"
-                    " checkpoint from a backup, or move the tables away to start over"
-                )
-
-    def _verify_header(self, table: str, required: bool) -> None:
-        path = self.path(table)
-        if not path.is_file():
-            if required:
-                raise BadInput(f"{path.name}: missing — the tables are incomplete")
-            return
-        expected = schema.header_line(table)
-        with open(path, "rb") as fh:
-            head = fh.read(len(expected) + 200)
-        first = head.split(b"\n", 1)[0]
-        if head[: len(expected)] == expected:
-            return
-        try:
-            found = first.decode("utf-8").split(",")
-        except UnicodeDecodeError:
-            raise BadInput(f"{path.name} line 1: not UTF-8 text — the file is corrupt") from None
-        columns = schema.COLUMNS[table]
-        for i, name in enumerate(columns):
-            if i >= len(found) or found[i] != name:
-                got = found[i] if i < len(found) else "nothing"
-                hint = " (no header row?)" if found and found[0][:1].isdigit() else ""
-                raise BadInput(
-                    f"{path.name} line 1 column {i + 1}: expected column {name!r}, found {got!r}"
-                    f"{hint}"
-                )
-        raise BadInput(f"{path.name} line 1: header has unexpected extra columns")
-
-    def _verify_table(self, table: str, cp: Checkpoint) -> None:
-        path = self.path(table)
-        rows, end = cp.rows[table], cp.ends[table]
-        if not path.is_file():
-            if rows > 0:
-                raise BadInput(
-                    f"{path.name}: missing while {schema.CHECKPOINT_FILE} says it holds {rows} rows"
-                    " — restore it from a backup"
-                )
-            return
-        self._verify_header(table, required=True)
-        size = path.stat().st_size
-        if size < end:
-            raise BadInput(
-                f"{path.name}: holds {size} bytes but {schema.CHECKPOINT_FILE} says {end} are"
-                f" committed ({rows} rows) — data was lost; restore it from a backup"
-            )
-        if rows == 0:
-            return
-        with open(path, "rb") as fh:
-            start = max(len(schema.header_line(table)), end - TAIL_PROBE)
-            fh.seek(start)
-            tail = fh.read(end - start)
-        if not tail.endswith(b"\n"):
-            raise BadInput(
-                f"{path.name}: the committed data does not end at a line boundary (byte {end})"
-                " — the table or the checkpoint was edited; restore from a backup"
-            )
-        last = tail[:-1].rsplit(b"\n", 1)[-1].decode("utf-8", "replace").split(",")
-        self._verify_last_row(table, cp, last)
-
-    def _verify_last_row(self, table: str, cp: Checkpoint, last: list[str]) -> None:
-        name = self.path(table).name
-        expected: dict[int, str] = {}
-        if table == schema.PURCHASE:
-            expected = {5: str(cp.last_transaction_id), 7: cp.previous_date}
-        elif table == schema.CUSTOMER:
-            expected = {0: str(cp.last_customer_id)}
-        columns = schema.COLUMNS[table]
-        if len(last) != len(columns):
-            raise BadInput(
-                f"{name} line {cp.rows[table] + 1}: expected {len(columns)} fields, found"
-                f" {len(last)} — the table and {schema.CHECKPOINT_FILE} disagree"
-            )
-        for index, value in expected.items():
-            if last[index] != value:
-                raise BadInput(
-                    f"{name} line {cp.rows[table] + 1} column {index + 1} ({columns[index]}):"
-                    f" found {last[index]!r}, but {schema.CHECKPOINT_FILE} says {value!r}"
-                    " — the checkpoint claims data the table does not hold"
-                )
-        key = key_column(table)
-        if not last[key].isdigit():
-            raise BadInput(
-                f"{name} line {cp.rows[table] + 1} column {key + 1} ({columns[key]}):"
-                f" {last[key]!r} is not an integer"
-            )
+        return verified_checkpoint(self.root, seed)
 
     def read_window(
         self, checkpoint: Checkpoint, since: date, columns: tuple[str, ...]
