@@ -48,10 +48,10 @@ import polars as pl
 from botocore.exceptions import ClientError
 
 from first_temporal.domain import ledger, schema
-from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
 from first_temporal.domain.ledger import HEADER, commit_lines
-from first_temporal.storage import csv, s3_client, s3_race, s3_rewind
+from first_temporal.storage import csv, s3_checks, s3_client, s3_race, s3_rewind
 from first_temporal.storage.base import Manifest
 from first_temporal.storage.files import runs_of
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
@@ -62,7 +62,6 @@ CHECKPOINT_DIR = "_checkpoint"
 LEDGER_DIR = "_ledger"  # one object per commit: its ledger lines (see domain/ledger.py)
 CONFLICT = {"PreconditionFailed", "412", "NoSuchKey"}  # NoSuchKey: If-Match on a deleted key
 MISSING = {"NoSuchKey", "404", "NotFound"}
-WRITER = "writer"  # the checkpoint's user metadata: who committed it (x-amz-meta-writer)
 READ_THREADS = 8
 STAGED_FOLDER = re.compile(r"_staging/batch-(\d+)-")
 
@@ -134,73 +133,7 @@ class S3Storage:
     # -- reading -------------------------------------------------------------------
 
     def read_checkpoint(self, seed: int) -> Checkpoint:
-        return self._current(seed)[0]
-
-    def _current(self, seed: int) -> tuple[Checkpoint, str | None, str]:
-        """The verified checkpoint, its ETag (None: no checkpoint object yet) and who
-        committed it ("": not recorded)."""
-        found = self._fetch(self.checkpoint_key) or self._checkpoint_after_listing()
-        if found is None:
-            return Checkpoint.initial(seed), None, ""
-        raw, response = found
-        etag, writer = str(response["ETag"]), str(response.get("Metadata", {}).get(WRITER, ""))
-        name = self.url(self.checkpoint_key)
-        cp = parse_checkpoint(raw, name)
-        if cp.seed != seed:
-            raise BadInput(
-                f"{name}: these tables were built with seed {cp.seed}, not {seed}"
-                f" — run with --seed {cp.seed} or use another prefix"
-            )
-        if cp.batch_number > 0:
-            self._verify_last_batch(cp)
-        return cp, etag, writer
-
-    def _checkpoint_after_listing(self) -> tuple[bytes, Any] | None:
-        """No checkpoint: a new pipeline, unless table objects exist. A writer creates
-        checkpoint 0 before any object, so objects listed after our GET found none mean
-        a racing writer created it in between (read it again), or it was lost."""
-        listing = self._call("list_objects_v2", Prefix=self.root, Delimiter="/")
-        folders = {p["Prefix"] for p in listing.get("CommonPrefixes", [])}
-        for table in schema.BATCH_TABLES:
-            if f"{self.root}{table}/" in folders:
-                if (found := self._fetch(self.checkpoint_key)) is not None:
-                    return found
-                raise BadInput(
-                    f"{self.url(self.checkpoint_key)}: missing while {self.url(self.root + table)}/"
-                    " holds objects — restore the checkpoint (bucket versioning), or move the"
-                    " objects away to start over"
-                )
-        return None
-
-    def _verify_last_batch(self, cp: Checkpoint) -> None:
-        """A few small reads: the last committed batch's objects hold what cp claims."""
-        cp_url = self.url(self.checkpoint_key)
-        key = self.key(schema.PURCHASE, cp.previous_date, cp.batch_number)
-        found = self._get(key)
-        if found is None:
-            raise BadInput(
-                f"{self.url(key)}: missing while {cp_url} says batch {cp.batch_number} is"
-                " committed — restore it from a backup (bucket versioning)"
-            )
-        self._expect_last(key, found[0], schema.PURCHASE, 5, cp.last_transaction_id, cp_url)
-        key = self.key(schema.CUSTOMER, cp.previous_date, cp.batch_number)
-        found = self._get(key)
-        if found is not None:  # a batch of repeat buyers only has no customer object
-            self._expect_last(key, found[0], schema.CUSTOMER, 0, cp.last_customer_id, cp_url)
-        if self._get(self.product_key) is None:
-            raise BadInput(f"{self.url(self.product_key)}: missing — the tables are incomplete")
-
-    def _expect_last(
-        self, key: str, body: bytes, table: str, index: int, value: int, cp_url: str
-    ) -> None:
-        rows = object_rows(self.url(key), body, table)
-        if rows[-1][index] != str(value):
-            column = schema.COLUMNS[table][index]
-            raise BadInput(
-                f"{self.url(key)} line {len(rows) + 1} column {index + 1} ({column}): found"
-                f" {rows[-1][index]!r}, but {cp_url} says {value} — the checkpoint claims data"
-                " the objects do not hold"
-            )
+        return s3_checks.current(self, seed)[0]
 
     def _keys_after(self, start: str) -> Iterator[str]:
         """Keys of the table folder of `start` that sort after it, in order."""
@@ -294,7 +227,7 @@ class S3Storage:
         return s3_rewind.rewind(self, seed, batch)
 
     def commit(self, expected: Checkpoint, manifest: Manifest) -> tuple[Checkpoint, bool]:
-        current, etag, writer = self._current(expected.seed)
+        current, etag, writer = s3_checks.current(self, expected.seed)
         if (done := s3_race.ours(current, writer, expected, manifest)) is not None:
             return done, False
         staged = self.staged_tables(manifest)
@@ -305,7 +238,7 @@ class S3Storage:
             except ClientError as exc:
                 if _code(exc) not in CONFLICT:
                     raise
-                again, etag, _ = self._current(expected.seed)
+                again, etag, _ = s3_checks.current(self, expected.seed)
                 if again != expected or etag is None:  # not just the same checkpoint 0
                     return self._lost_race(expected, manifest)
             self._put(self.product_key, schema.catalogue_bytes())
@@ -328,7 +261,7 @@ class S3Storage:
                 self.checkpoint_key,
                 committed.to_csv(),
                 IfMatch=etag,
-                Metadata={WRITER: manifest.writer} if manifest.writer else {},
+                Metadata={s3_checks.WRITER: manifest.writer} if manifest.writer else {},
             )
         except ClientError as exc:
             if _code(exc) not in CONFLICT:
@@ -341,7 +274,7 @@ class S3Storage:
     ) -> tuple[Checkpoint, bool]:
         """Another writer changed the checkpoint between our read and our write; a loser
         deletes the objects it `written` (see s3_race)."""
-        current, _, writer = self._current(expected.seed)
+        current, _, writer = s3_checks.current(self, expected.seed)
         try:
             if (done := s3_race.ours(current, writer, expected, manifest)) is not None:
                 return done, False

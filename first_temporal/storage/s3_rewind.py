@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from first_temporal.domain import ledger
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput
+from first_temporal.storage import s3_checks
 from first_temporal.storage.s3_objects import BATCH_KEY
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class CheckpointMoved(RuntimeError):
 
 
 def rewind(storage: S3Storage, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
-    current, etag, _ = storage._current(seed)
+    current, etag, _ = s3_checks.current(storage, seed)
     ledger.check_committed(batch, current, storage.location)
     if current.batch_number == 0:
         return current, current
