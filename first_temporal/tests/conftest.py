@@ -6,6 +6,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -15,6 +16,9 @@ from first_temporal.config import Pipeline
 from first_temporal.search_attributes import BATCH_DATE, PIPELINE
 from first_temporal.tests.processes import WorkerProcess
 from first_temporal.tests.tables import copy_tables, make_tables
+
+if TYPE_CHECKING:  # moto and boto3 load only for the S3 tests that ask for them
+    from first_temporal.tests.moto_server import MotoServer
 
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = BIN / "temporal"
@@ -82,3 +86,19 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def pipeline(data_dir: Path) -> Pipeline:
     return Pipeline(location=str(data_dir), seed=7)
+
+
+@pytest.fixture(scope="module")
+def running_server() -> Iterator[MotoServer]:
+    """A moto server for the S3 tests of one module (started only where asked for)."""
+    from first_temporal.tests.s3_batches import module_server
+
+    yield from module_server()
+
+
+@pytest.fixture
+def s3(running_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An empty bucket on the module's server, with the AWS environment pointed at it."""
+    from first_temporal.tests.s3_batches import fresh
+
+    return fresh(running_server, monkeypatch)

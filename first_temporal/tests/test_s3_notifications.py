@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -20,13 +19,10 @@ import pytest
 from first_temporal.config import Pipeline
 from first_temporal.domain import schema
 from first_temporal.storage.s3 import S3Storage
-from first_temporal.tests.moto_server import MotoServer
 from first_temporal.tests.s3_batches import (
     BUCKET,
     LOCATION,
     SEED,
-    fresh,
-    module_server,
     objects,
     run_batches,
 )
@@ -35,16 +31,6 @@ SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 HANDLER_PATH = (
     Path(__file__).resolve().parents[2] / "terraform" / "lambda" / "glue_partitions" / "handler.py"
 )
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[MotoServer]:
-    yield from module_server()
-
-
-@pytest.fixture
-def s3(running_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    return fresh(running_server, monkeypatch)
 
 
 def load_handler() -> Any:

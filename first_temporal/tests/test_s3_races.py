@@ -5,7 +5,7 @@ end to end, through faults, are in test_s3_faults.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -23,26 +23,13 @@ from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import StaleBatch
 from first_temporal.jobs import PartJob, TransformJob
 from first_temporal.storage.s3 import S3Storage
-from first_temporal.tests.moto_server import MotoServer
 from first_temporal.tests.s3_batches import (
     LOCATION,
     SEED,
-    fresh,
-    module_server,
     run_batches,
     stage_batch,
     staged_manifest,
 )
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[MotoServer]:
-    yield from module_server()
-
-
-@pytest.fixture
-def s3(running_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    return fresh(running_server, monkeypatch)
 
 
 class Meanwhile(S3Storage):

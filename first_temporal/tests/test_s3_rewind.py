@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,20 +13,9 @@ from first_temporal.config import Pipeline, open_storage
 from first_temporal.jobs import RewindJob
 from first_temporal.status import ledger_lines
 from first_temporal.tests.batches import run_batch
-from first_temporal.tests.moto_server import MotoServer
-from first_temporal.tests.s3_batches import BUCKET, SEED, fresh, module_server, objects, run_batches
+from first_temporal.tests.s3_batches import BUCKET, SEED, objects, run_batches
 
 rewind_tables = Loader(open_storage).rewind_tables
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[MotoServer]:
-    yield from module_server()
-
-
-@pytest.fixture
-def s3(running_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    return fresh(running_server, monkeypatch)
 
 
 def pipeline(name: str) -> Pipeline:

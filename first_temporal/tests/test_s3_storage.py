@@ -6,7 +6,6 @@ partitioned; the commit must stay exactly-once under retries, stale writers and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,13 +24,10 @@ from first_temporal.settings import Tuning
 from first_temporal.storage.base import Manifest
 from first_temporal.storage.local import LocalStorage
 from first_temporal.storage.s3 import S3Storage
-from first_temporal.tests.moto_server import MotoServer
 from first_temporal.tests.s3_batches import (
     BUCKET,
     LOCATION,
     SEED,
-    fresh,
-    module_server,
     objects,
     run_batches,
     stage_batch,
@@ -39,16 +35,6 @@ from first_temporal.tests.s3_batches import (
 )
 
 PURCHASE_COLUMNS = schema.COLUMNS[schema.PURCHASE]
-
-
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[MotoServer]:
-    yield from module_server()
-
-
-@pytest.fixture
-def s3(running_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    return fresh(running_server, monkeypatch)
 
 
 def expected_objects(data_dir: Path, summaries: list[BatchSummary]) -> dict[str, bytes]:
