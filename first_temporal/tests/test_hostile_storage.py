@@ -26,7 +26,7 @@ from first_temporal.config import Pipeline
 from first_temporal.jobs import PipelineRef
 from first_temporal.starter_main import root_message
 from first_temporal.tests.batches import run_batch, run_batches
-from first_temporal.tests.processes import WorkerProcess, starter, wait_for
+from first_temporal.tests.processes import WorkerProcess, starter
 from first_temporal.tests.snapshots import tables
 
 SEED = 11
@@ -71,12 +71,6 @@ def run(address: str, queue: str, data: Path, *args: str) -> subprocess.Complete
     )  # fmt: skip
 
 
-def staging_settled(data: Path) -> bool:
-    """The committed batch's staged parts are gone (deleted in the background)."""
-    staging = data / "_staging"
-    return not staging.is_dir() or not any(staging.iterdir())
-
-
 def fill(mount: Path, leave: int) -> Path:
     """Take all the space of `mount` but `leave` bytes."""
     stat = os.statvfs(mount)
@@ -86,10 +80,24 @@ def fill(mount: Path, leave: int) -> Path:
     return filler
 
 
-async def mart_settled(env: WorkflowEnvironment, data: Path) -> None:
-    """The refresh the last batch asked for has run (it writes into the data dir)."""
+async def commit_batches(
+    env: WorkflowEnvironment, address: str, queue: str, data: Path, batches: int
+) -> None:
+    """`batches` daily batches committed, the mart refresh they asked for done (it writes
+    into the data dir), and no staged part left (the load deletes them before it ends)."""
+    assert run(address, queue, data, "--runs", str(batches)).returncode == 0
     pipeline = Pipeline(location=str(data), seed=SEED)
     await env.client.get_workflow_handle(pipeline.mart_workflow_id).result()
+    staging = data / "_staging"
+    assert not staging.is_dir() or not any(staging.iterdir())
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], data: Path, message: str) -> None:
+    """Exit 1, with one line that names a file of the data dir and says `message`."""
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"batch failed: {data}/" in result.stderr
+    assert message in result.stderr
 
 
 @ROOT_ONLY
@@ -103,17 +111,13 @@ async def test_a_full_disk_fails_the_batch_in_one_line_and_a_freed_disk_continue
     disk: Path, tmp_path: Path, leave: int, fails_in: str,
 ):  # fmt: skip
     data = disk / "data"
-    assert run(address, task_queue, data, "--runs", "3").returncode == 0
-    await mart_settled(dev_env, data)  # its writes would take some of the space left
-    wait_for(lambda: staging_settled(data), 30, "the staged parts to be dropped")
+    await commit_batches(dev_env, address, task_queue, data, 3)  # the mart writes before the fill
     committed = tables(data)
     filler = fill(disk, leave)
 
     full = await asyncio.to_thread(run, address, task_queue, data, "--purchases", BIG_DAY)
 
-    assert full.returncode == 1, full.stderr
-    assert full.stderr.count("\n") == 1, full.stderr
-    assert "No space left on device — free space on that file system" in full.stderr
+    assert_refused(full, data, "No space left on device — free space on that file system")
     named = full.stderr.split("batch failed: ", 1)[1].split(": No space", 1)[0]
     if fails_in == "table":
         assert Path(named).parent == data and named.endswith(".csv"), full.stderr
@@ -140,18 +144,13 @@ async def test_a_read_only_data_dir_is_refused_in_one_line_and_left_unchanged(
     dev_env: WorkflowEnvironment, address: str, worker: WorkerProcess, task_queue: str, disk: Path
 ):
     data = disk / "data"
-    assert run(address, task_queue, data, "--runs", "2").returncode == 0
-    await mart_settled(dev_env, data)
-    wait_for(lambda: staging_settled(data), 30, "the staged parts to be dropped")
+    await commit_batches(dev_env, address, task_queue, data, 2)
     before = everything(data)
     subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
 
     refused = await asyncio.to_thread(run, address, task_queue, data, "--runs", "1")
 
-    assert refused.returncode == 1, refused.stderr
-    assert refused.stderr.count("\n") == 1, refused.stderr
-    assert f"batch failed: {data}/" in refused.stderr
-    assert "Read-only file system — remount it read-write" in refused.stderr
+    assert_refused(refused, data, "Read-only file system — remount it read-write")
     assert everything(data) == before
 
 
@@ -160,9 +159,7 @@ async def test_a_denied_data_dir_is_refused_in_one_line_and_left_unchanged(
     tmp_path: Path,
 ):  # fmt: skip
     data = tmp_path / "data"
-    assert run(address, task_queue, data, "--runs", "2").returncode == 0
-    await mart_settled(dev_env, data)
-    wait_for(lambda: staging_settled(data), 30, "the staged parts to be dropped")
+    await commit_batches(dev_env, address, task_queue, data, 2)
     before = everything(data)
     # The data dir belongs to someone else now. Root writes anywhere, so as root the
     # denied worker runs without the capabilities that override file permissions.
@@ -177,10 +174,9 @@ async def test_a_denied_data_dir_is_refused_in_one_line_and_left_unchanged(
         refused = await asyncio.to_thread(run, address, denied_queue, data, "--runs", "1")
     finally:
         assert denied.stop() == 0
-    assert refused.returncode == 1, refused.stderr
-    assert refused.stderr.count("\n") == 1, refused.stderr
-    assert f"batch failed: {data}/" in refused.stderr
-    assert "Permission denied — give the worker's user read and write access" in refused.stderr
+    assert_refused(
+        refused, data, "Permission denied — give the worker's user read and write access"
+    )
     assert everything(data) == before
 
 
@@ -189,9 +185,7 @@ async def test_the_mart_of_a_deleted_data_dir_fails_in_one_line(
     tmp_path: Path,
 ):  # fmt: skip
     data = tmp_path / "data"
-    assert run(address, task_queue, data, "--runs", "2").returncode == 0
-    await mart_settled(dev_env, data)
-    wait_for(lambda: staging_settled(data), 30, "the staged parts to be dropped")
+    await commit_batches(dev_env, address, task_queue, data, 2)
     for path in sorted(data.rglob("*"), reverse=True):
         path.rmdir() if path.is_dir() else path.unlink()
     data.rmdir()
