@@ -9,7 +9,6 @@ Every test starts its own servers. What was injected, and what came of it, is wr
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +21,11 @@ from temporalio.testing import WorkflowEnvironment
 from first_temporal.config import DEFAULT_SEED, Pipeline
 from first_temporal.search_attributes import BATCH_DATE, PIPELINE
 from first_temporal.tests.batches import run_batches
+from first_temporal.tests.conftest import TEMPORAL_CLI
 from first_temporal.tests.fault_proxy import FAULTS, FaultPlan, FaultProxy
 from first_temporal.tests.moto_server import REGION, MotoServer, moto_server, use_moto
 from first_temporal.tests.processes import ROOT, WorkerProcess, start_starter, starter
 
-TEMPORAL_CLI = Path(sys.executable).parent / "temporal"  # as conftest's dev_env
 ARTIFACT = ROOT / ".run" / "test-artifacts" / "s3_faults.json"
 FAILED_ATTEMPT = "Completing activity as failed"  # the SDK's line for a failed attempt
 BULK = 150_000  # above Tuning.bulk_threshold: a bulk day in two parts, kept small for speed
@@ -97,6 +96,23 @@ def run(address: str, task_queue: str, location: str, *args: str) -> str:
     return result.stdout.splitlines()[-1]
 
 
+def faulted_runs(
+    address: str, queue: str, proxy: FaultProxy, log: Path, location: str, *runs: tuple[str, ...]
+) -> tuple[str, float]:
+    """Each of `runs` (starter flags) in turn on `location` with faults on, through one
+    worker logging to `log`: the last run's last line, and the seconds they all took."""
+    worker = WorkerProcess(address, queue, log)
+    try:
+        proxy.faults(on=True)
+        started = time.monotonic()
+        last = [run(address, queue, location, *args) for args in runs][-1]
+        seconds = time.monotonic() - started
+        proxy.faults(on=False)
+    finally:
+        assert worker.stop() == 0
+    return last, seconds
+
+
 def assert_same_lake(flaky_objects: dict[str, bytes], clean: dict[str, bytes]) -> None:
     assert sorted(flaky_objects) == sorted(clean)  # no extra, no missing, no staging left
     assert not any(key.startswith("_staging/") for key in clean)
@@ -151,16 +167,10 @@ def test_a_20_batch_run_on_flaky_s3_leaves_exactly_the_objects_of_a_clean_run(
     address = dev_env.client.service_client.config.target_host
     s3 = direct(server, "dealer-lake")
     log = tmp_path / "worker.log"
-    worker = WorkerProcess(address, task_queue, log)
-    try:
-        proxy.faults(on=True)
-        started = time.monotonic()
-        last = run(address, task_queue, "s3://dealer-lake/flaky", "--runs", "20")
-        seconds = time.monotonic() - started
-        proxy.faults(on=False)
-        assert last.startswith("done: 20 batch(es)")
-    finally:
-        assert worker.stop() == 0
+    last, seconds = faulted_runs(
+        address, task_queue, proxy, log, "s3://dealer-lake/flaky", ("--runs", "20")
+    )
+    assert last.startswith("done: 20 batch(es)")
     assert_same_lake(lake(s3, "dealer-lake", "flaky"), clean["days"])
     counts = record(
         "twenty_batches",
@@ -187,17 +197,16 @@ def test_a_bulk_day_and_the_next_on_flaky_s3_leave_exactly_the_objects_of_a_clea
     address = dev_env.client.service_client.config.target_host
     s3 = direct(server, "bulk-lake")
     log = tmp_path / "worker.log"
-    worker = WorkerProcess(address, task_queue, log)
-    try:
-        proxy.faults(on=True)
-        started = time.monotonic()
-        run(address, task_queue, "s3://bulk-lake/flaky", "--purchases", str(BULK))
-        last = run(address, task_queue, "s3://bulk-lake/flaky", "--runs", "1")
-        seconds = time.monotonic() - started
-        proxy.faults(on=False)
-        assert last.startswith("done: 1 batch(es)")
-    finally:
-        assert worker.stop() == 0
+    last, seconds = faulted_runs(
+        address,
+        task_queue,
+        proxy,
+        log,
+        "s3://bulk-lake/flaky",
+        ("--purchases", str(BULK)),
+        ("--runs", "1"),
+    )
+    assert last.startswith("done: 1 batch(es)")
     assert_same_lake(lake(s3, "bulk-lake", "flaky"), clean["bulk"])
     record(
         "bulk_day",
