@@ -12,6 +12,8 @@ import random
 import re
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -70,6 +72,24 @@ def starter_args(task_queue: str, data_dir: Path, *args: str) -> list[str]:
     return ["--task-queue", task_queue, "--data-dir", str(data_dir), "--seed", str(SEED), *args]
 
 
+@contextmanager
+def killable_run(
+    task_queue: str, data_dir: Path, tmp_path: Path, *args: str
+) -> Iterator[tuple[DevServer, WorkerProcess, subprocess.Popen[str]]]:
+    """A dev server on its own database, a worker, and a starter running `args`: all
+    three stopped at the end, whatever happened to them in between."""
+    server = DevServer(tmp_path / "temporal.db").start()
+    worker = WorkerProcess(server.address, task_queue, tmp_path / "worker.log")
+    starter = start_starter(server.address, *starter_args(task_queue, data_dir, *args))
+    try:
+        yield server, worker, starter
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+        worker.stop()
+        server.stop()
+
+
 def finish(starter: subprocess.Popen[str], data_dir: Path, last: int) -> int:
     """The starter's exit code once the run has committed batch `last`: 0, or 3 when it
     lost its connection to the killed server and said so (the run goes on regardless)."""
@@ -84,12 +104,11 @@ def finish(starter: subprocess.Popen[str], data_dir: Path, last: int) -> int:
 def test_a_sigkilled_server_mid_bulk_day_comes_back_and_the_day_commits_once(
     task_queue: str, data_dir: Path, tmp_path: Path
 ):
-    server = DevServer(tmp_path / "temporal.db").start()
-    worker = WorkerProcess(server.address, task_queue, tmp_path / "worker.log")
-    starter = start_starter(
-        server.address, *starter_args(task_queue, data_dir, "--purchases", str(BULK_DAY))
-    )
-    try:
+    with killable_run(task_queue, data_dir, tmp_path, "--purchases", str(BULK_DAY)) as (
+        server,
+        worker,
+        starter,
+    ):
         # The first part is staged: the day is under way, nine parts and the load to go.
         wait_for(lambda: staged_parts(data_dir) >= 1, 60, "a staged part")
         server.kill()
@@ -98,11 +117,6 @@ def test_a_sigkilled_server_mid_bulk_day_comes_back_and_the_day_commits_once(
         server.start()
         code = finish(starter, data_dir, 1)
         assert worker.proc.poll() is None, "the worker must outlive the server"
-    finally:
-        if starter.poll() is None:
-            starter.kill()
-        worker.stop()
-        server.stop()
     print(f"server SIGKILLed with {at_kill}/10 parts staged; starter exit {code}")
     assert batch_number(data_dir) == 1
     assert tables(data_dir) == reference(tmp_path, 1, BULK_DAY)
@@ -111,10 +125,11 @@ def test_a_sigkilled_server_mid_bulk_day_comes_back_and_the_day_commits_once(
 async def test_a_server_sigkilled_mid_span_and_kept_down_the_run_goes_on_by_itself(
     task_queue: str, data_dir: Path, tmp_path: Path
 ):
-    server = DevServer(tmp_path / "temporal.db").start()
-    worker = WorkerProcess(server.address, task_queue, tmp_path / "worker.log")
-    starter = start_starter(server.address, *starter_args(task_queue, data_dir, "--runs", "3650"))
-    try:
+    with killable_run(task_queue, data_dir, tmp_path, "--runs", str(SPAN_RUNS)) as (
+        server,
+        worker,
+        starter,
+    ):
         # The first span (batches 1-1000) is committed and the second has staged its part.
         wait_for(
             lambda: batch_number(data_dir) >= 1000 and staged_parts(data_dir) >= 1,
@@ -135,11 +150,6 @@ async def test_a_server_sigkilled_mid_span_and_kept_down_the_run_goes_on_by_itse
         result = await asyncio.wait_for(handle.result(), 120)
         no_staging_left(data_dir)
         assert worker.proc.poll() is None, "the worker must outlive the server"
-    finally:
-        if starter.poll() is None:
-            starter.kill()
-        worker.stop()
-        server.stop()
     print(f"server SIGKILLed at batch {at_kill}/{SPAN_RUNS}; starter exit 3; run completed")
     assert result.batches == SPAN_RUNS
     assert batch_number(data_dir) == SPAN_RUNS
