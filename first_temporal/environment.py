@@ -36,9 +36,12 @@ def _port(text: str) -> int:
     return port
 
 
+MIN_ACTIVITY_THREADS = 4  # a quarter for local activities, the rest for the task queue's
+
+
 def _threads(text: str) -> int:
     threads = int(text.strip())
-    if threads < 4:  # a quarter for local activities, the rest for the task queue's
+    if threads < MIN_ACTIVITY_THREADS:
         raise ValueError(text)
     return threads
 

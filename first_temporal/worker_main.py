@@ -166,8 +166,8 @@ def main(argv: list[str] | None = None, extras: Extras = ((), ())) -> int:
         help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (default: $ETL_METRICS_PORT)",
     )
     args = parser.parse_args(argv)
-    if args.activity_threads < 4:
-        parser.error("--activity-threads must be at least 4")
+    if args.activity_threads < environment.MIN_ACTIVITY_THREADS:
+        parser.error(f"--activity-threads must be at least {environment.MIN_ACTIVITY_THREADS}")
     return_big_buffers()  # before the threads that allocate start
     try:
         logging_setup.configure(args.log_level)
