@@ -25,7 +25,7 @@ from first_temporal.mart.db import refused_write
 # CPU priority (the DuckDB threads it starts inherit it), so batches sharing the worker go
 # first: without it, a million-row day's mart slowed that run's last steps by a third of
 # a second. (DuckDB's std::bad_cast came from Python objects registered with it while other
-# threads ran batches: the apply now stages its chunks as files, see mart/load.Stage.)
+# threads ran batches: the apply now stages its chunks as files, see mart/stage.Stage.)
 MART_NICENESS = 10
 HEARTBEAT_EVERY = 1.0
 

@@ -21,7 +21,7 @@ import duckdb
 
 from first_temporal.domain.errors import BadInput
 from first_temporal.filelock import exclusive_lock
-from first_temporal.mart import load
+from first_temporal.mart import load, stage
 from first_temporal.mart.db import connect, fit_to_apply, one
 from first_temporal.mart.ddl import TABLES, VIEWS
 from first_temporal.mart.state import (
@@ -95,7 +95,7 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
     con = connect(target)
     folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.stage-", dir=target.parent))
     try:
-        stages = load.register_stages(con, folder)
+        stages = stage.register_stages(con, folder)
         # A file without the schema (an interrupted first apply) is a new mart too.
         created = not one(
             con,
@@ -138,7 +138,7 @@ def apply_to(data_dir: Path, target: Path, progress: Progress | None = None) -> 
 
 def _apply_table(
     con: duckdb.DuckDBPyConnection,
-    stage: load.Stage,
+    staged: stage.Stage,
     data_dir: Path,
     table: str,
     span: tuple[int, int],
@@ -147,15 +147,17 @@ def _apply_table(
 ) -> int:
     """Load the table's bytes in [start, end); note the dates they refer to in `dates`."""
     rows = 0
-    for data in load.chunks(data_dir / f"{table}.csv", *span, size=load.CHUNK_BYTES):
-        frame = load.parse(table, data)  # checked, and its dates and ids, before DuckDB
-        stage.write(data)
-        dates.append(load.date_span(table, frame))
-        load.LOADERS[table](con, frame)
-        rows += frame.height
-        del frame  # this chunk's rows go before the next chunk is parsed
-        stage.clear()
-        tick()
+    with open(data_dir / f"{table}.csv", "rb") as fh:
+        for start, end in stage.pieces(fh, *span, size=stage.PIECE_BYTES):
+            staged.fill(fh, start, end)
+            with stage.parsed(fh, table, start):
+                new = stage.survey(con, table)
+                load.LOADERS[table](con, new)
+            if new.low is not None and new.high is not None:
+                dates.append((new.low, new.high))
+            rows += new.count
+            staged.clear()
+            tick()
     return rows
 
 

@@ -23,6 +23,10 @@ WRITER_MEMORY_MIB = 32
 # commit of a 2,500,000-purchase day, 405 MB of CSV, fails at a limit of 80 MiB).
 UNSPILLABLE_SHARE = 4
 MIB = 1 << 20
+# A bulk day's apply reads and inserts on two threads. A daily batch's few KB fill no
+# second read buffer (stage.READ_BUFFER_BYTES): a thread more would only add its start-up.
+WRITER_THREADS = 2
+PARALLEL_BYTES = 8 * MIB
 # The on-disk format the mart is written in: the one the DuckDB shell users install reads
 # (`pip install duckdb-cli`, 1.5.x reads up to 1.5's format; 2.0's own is newer). Fixed when
 # the file is created; `mart rebuild` rewrites an older mart in it.
@@ -35,9 +39,7 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if not read_only:
         config["storage_compatibility_version"] = STORAGE_VERSION
         config["memory_limit"] = f"{WRITER_MEMORY_MIB}MiB"
-        # A writer's statements read one chunk each, too little to share out: more threads
-        # only add their buffers and, for a day's few rows, their start-up.
-        config["threads"] = 1
+        config["threads"] = 1  # until fit_to_apply knows there is enough to share
         # The dynamic filter a hash join pushes into its probe-side scan is sized by the
         # build side's key range, not its rows: a bulk day's disputes span a million ids,
         # and that one statement took 45 MB more than the whole rest of the apply. The
@@ -74,6 +76,10 @@ def fit_to_apply(con: duckdb.DuckDBPyConnection, pending_bytes: int) -> None:
     """Room for one apply of `pending_bytes` of CSV in one transaction (until close)."""
     limit = WRITER_MEMORY_MIB + pending_bytes // UNSPILLABLE_SHARE // MIB
     con.execute(f"SET memory_limit = '{limit}MiB'")
+    if pending_bytes >= PARALLEL_BYTES:
+        # Each thread appends the rows it read to row groups of its own: facts stay in id
+        # order within a few row groups, all the zone maps of load.py need.
+        con.execute(f"SET threads = {WRITER_THREADS}; SET preserve_insertion_order = false")
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:

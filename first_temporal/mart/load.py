@@ -2,14 +2,14 @@
 
 Each step touches only the new rows plus, for disputes and deliveries, the fact rows
 of the transactions they name; those are found by a transaction_id range, which
-DuckDB's zone maps prune to a few row groups (facts are appended in id order), so a
+DuckDB's zone maps prune to a few row groups (facts are appended in about id order), so a
 batch costs the same on day 10 and day 10,000.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -20,82 +20,11 @@ from first_temporal.domain import schema
 from first_temporal.domain.errors import BadInput
 from first_temporal.mart.db import one
 from first_temporal.mart.ddl import CUSTOMER_KEY_BASE, DISPUTE_TYPES
-from first_temporal.storage.csv import SCHEMAS
-
-# polars needs several times a chunk's bytes to parse it, so the chunk size bounds the
-# apply's memory whatever the day's size; smaller chunks cost more statements per day.
-CHUNK_BYTES = 2 << 20
-# The view each table's new rows are read through, one chunk at a time (see Stage).
-STAGES = {table: f"mart_new_{table}" for table in schema.BATCH_TABLES}
+from first_temporal.mart.stage import STAGES, NewRows
 
 
 def date_key(column: str) -> str:
     return f"CAST(strftime({column}, '%Y%m%d') AS INTEGER)"
-
-
-def chunks(path: Path, start: int, end: int, size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Whole lines of [start, end) in pieces of about `size` bytes; nothing past `end`."""
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        position, carry, last = start, b"", b"\n"
-        while position < end:
-            piece = fh.read(min(size, end - position))
-            if not piece:
-                raise BadInput(f"{path.name}: ends at byte {position}, before the committed {end}")
-            position += len(piece)
-            data = carry + piece
-            cut = len(data) if position >= end else data.rfind(b"\n") + 1
-            carry, data = data[cut:], data[:cut]
-            if data:
-                last = data
-                yield data
-        if carry or not last.endswith(b"\n"):
-            raise BadInput(f"{path.name}: committed data does not end at a line boundary")
-
-
-def parse(table: str, data: bytes) -> pl.DataFrame:
-    try:
-        return pl.read_csv(io.BytesIO(data), has_header=False, schema=SCHEMAS[table])
-    except pl.exceptions.PolarsError as exc:  # malformed text; not a cancellation, say
-        raise BadInput(f"{table}.csv: cannot parse committed rows: {exc}") from None
-
-
-class Stage:
-    """A table's chunk being applied, as the view STAGES[table] reads it: a CSV file that
-    DuckDB reads itself (read_csv, the tables' own types), rewritten for each chunk.
-
-    Not a Python object registered with the connection: registering one, or scanning it
-    through its Arrow C stream, raised std::bad_cast inside DuckDB whenever the worker's
-    other threads were busy with batches (tests/test_mart_alongside.py: 3 runs of 3),
-    hidden by the activity's retry. With the file, no Python object crosses into DuckDB.
-    """
-
-    def __init__(self, table: str, folder: Path) -> None:
-        self.path = folder / f"{table}.csv"
-        self.clear()
-
-    def write(self, data: bytes) -> None:
-        self.path.write_bytes(data)
-
-    def clear(self) -> None:
-        self.path.write_bytes(b"")
-
-
-DUCKDB_TYPES = {pl.Int64: "BIGINT", pl.Date: "DATE", pl.Utf8: "VARCHAR"}
-
-
-def register_stages(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, Stage]:
-    """One view per table over its stage file, created before the apply's transaction."""
-    stages = {table: Stage(table, folder) for table in schema.BATCH_TABLES}
-    for table, stage in stages.items():
-        columns = ", ".join(f"'{c}': '{DUCKDB_TYPES[t]}'" for c, t in SCHEMAS[table].items())
-        path = str(stage.path).replace("'", "''")
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {STAGES[table]} AS SELECT * FROM read_csv('{path}',"
-            f" header = false, columns = {{{columns}}}, auto_detect = false, delim = ',',"
-            " quote = '', escape = '', dateformat = '%Y-%m-%d')"
-        )
-    return stages
 
 
 def _inserted(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
@@ -134,22 +63,7 @@ def seed_dimensions(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     con.executemany("INSERT INTO dim_dispute_type VALUES (?, ?, ?, ?)", DISPUTE_TYPES)
 
 
-DATE_COLUMNS: dict[str, tuple[str, ...]] = {
-    schema.CUSTOMER: ("first_purchase_date",),
-    schema.PURCHASE: ("purchase_date", "delivery_date"),
-    schema.DISPUTE: ("dispute_date",),
-    schema.DELIVERY: ("status_date",),
-}
-
-
-def date_span(table: str, frame: pl.DataFrame) -> tuple[date, date]:
-    """Earliest and latest date the rows refer to (dim_date must cover them)."""
-    lows = [frame[c].min() for c in DATE_COLUMNS[table]]
-    highs = [frame[c].max() for c in DATE_COLUMNS[table]]
-    return min(lows), max(highs)  # type: ignore[type-var, return-value]
-
-
-def load_customers(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+def load_customers(con: duckdb.DuckDBPyConnection, rows: NewRows) -> None:
     con.execute(
         f"""INSERT INTO dim_customer
         SELECT customer_id - {CUSTOMER_KEY_BASE}, customer_id, first_name, last_name,
@@ -158,7 +72,7 @@ def load_customers(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
     )
 
 
-def load_purchases(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+def load_purchases(con: duckdb.DuckDBPyConnection, rows: NewRows) -> None:
     sales = _inserted(
         con,
         f"""INSERT INTO fact_sales
@@ -166,8 +80,8 @@ def load_purchases(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
                n.customer_id - {CUSTOMER_KEY_BASE}, p.product_key, p.cost, n.checkout_type
         FROM {STAGES[schema.PURCHASE]} n JOIN dim_product p ON p.product_id = n.product_id""",
     )
-    if sales != rows.height:
-        raise BadInput(f"purchase.csv: {rows.height - sales} new rows name an unknown product_id")
+    if sales != rows.count:
+        raise BadInput(f"purchase.csv: {rows.count - sales} new rows name an unknown product_id")
     con.execute(
         f"""INSERT INTO fact_delivery
         SELECT transaction_id, customer_id - {CUSTOMER_KEY_BASE}, product_id,
@@ -177,11 +91,11 @@ def load_purchases(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
     )
 
 
-def _id_range(rows: pl.DataFrame) -> list[object]:
-    return [rows["transaction_id"].min(), rows["transaction_id"].max()]
+def _id_range(rows: NewRows) -> list[object]:
+    return [rows.first_id, rows.last_id]
 
 
-def load_disputes(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+def load_disputes(con: duckdb.DuckDBPyConnection, rows: NewRows) -> None:
     disputes = _inserted(
         con,
         f"""INSERT INTO fact_dispute
@@ -196,13 +110,13 @@ def load_disputes(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
         WHERE s.transaction_id BETWEEN ? AND ? AND d.transaction_id BETWEEN ? AND ?""",
         _id_range(rows) * 2,
     )
-    if disputes != rows.height:
+    if disputes != rows.count:
         raise BadInput(
-            f"dispute.csv: {rows.height - disputes} new rows name an unknown transaction or type"
+            f"dispute.csv: {rows.count - disputes} new rows name an unknown transaction or type"
         )
 
 
-def load_deliveries(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+def load_deliveries(con: duckdb.DuckDBPyConnection, rows: NewRows) -> None:
     updated = _inserted(
         con,
         f"""UPDATE fact_delivery f SET
@@ -220,14 +134,14 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
           AND f.transaction_id BETWEEN ? AND ?""",
         _id_range(rows),
     )
-    if updated != rows.height:
+    if updated != rows.count:
         raise BadInput(
-            f"delivery.csv: {rows.height - updated} new rows name an unknown transaction"
+            f"delivery.csv: {rows.count - updated} new rows name an unknown transaction"
             " or one whose delivery is already final"
         )
 
 
-LOADERS: dict[str, Callable[[duckdb.DuckDBPyConnection, pl.DataFrame], None]] = {
+LOADERS: dict[str, Callable[[duckdb.DuckDBPyConnection, NewRows], None]] = {
     schema.CUSTOMER: load_customers,
     schema.PURCHASE: load_purchases,
     schema.DISPUTE: load_disputes,

@@ -7,9 +7,8 @@ import errno
 import hashlib
 import os
 import re
-import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -124,20 +123,29 @@ def first_line_since(fh: BinaryIO, low: int, high: int, since: str) -> int:
 def copy_into(source: Path, fd: int) -> None:
     """Append a staged file at fd's position, in the kernel where it can (copy_file_range)."""
     with open(source, "rb") as src:
-        remaining = os.fstat(src.fileno()).st_size
-        try:
-            while remaining > 0:
-                copied = os.copy_file_range(src.fileno(), fd, remaining)
-                if copied == 0:
-                    break
-                remaining -= copied
-        except OSError as exc:
-            if exc.errno not in NO_KERNEL_COPY:
-                raise
-            os.lseek(fd, 0, os.SEEK_END)
-            src.seek(os.fstat(src.fileno()).st_size - remaining)
-            with os.fdopen(os.dup(fd), "ab") as dst:
-                shutil.copyfileobj(src, dst, COPY_BUFFER)
+        copy_range(src.fileno(), 0, os.fstat(src.fileno()).st_size, fd)
+
+
+def copy_range(src: int, start: int, end: int, fd: int) -> None:
+    """Write the bytes [start, end) of src at fd's position, in the kernel where it can."""
+    position = start
+    try:
+        while position < end:
+            copied = os.copy_file_range(src, fd, end - position, position)
+            if copied == 0:
+                break
+            position += copied
+    except OSError as exc:
+        if exc.errno not in NO_KERNEL_COPY:
+            raise
+    while position < end:  # refused by the kernel, or the source is shorter than `end`
+        piece = os.pread(src, min(COPY_BUFFER, end - position), position)
+        if not piece:
+            raise OSError(errno.EIO, f"ends at byte {position}, before byte {end}")
+        view = memoryview(piece)
+        while view:
+            view = view[os.write(fd, view) :]
+        position += len(piece)
 
 
 def day_digests(fh: BinaryIO, start: int, end: int, lines: list[int]) -> list[tuple[int, str]]:
@@ -164,9 +172,23 @@ def runs_of(data: bytes, lines: list[int]) -> list[tuple[int, str]]:
 
 
 def _sha256_of(fh: BinaryIO, start: int, end: int) -> str:
+    hashed = hashlib.sha256()
+    _feed(hashed.update, fh, start, end)
+    return hashed.hexdigest()
+
+
+def sha256_of_parts(parts: list[Path]) -> str:
+    """The digest of the parts' bytes one after another: what write_at puts in a table."""
+    hashed = hashlib.sha256()
+    for part in parts:
+        with open(part, "rb") as fh:
+            _feed(hashed.update, fh, 0, os.fstat(fh.fileno()).st_size)
+    return hashed.hexdigest()
+
+
+def _feed(update: Callable[[memoryview], object], fh: BinaryIO, start: int, end: int) -> None:
     """Through one small buffer: a bulk day's four tables are hashed side by side, and
     fresh multi-MB reads in four threads left ~100 MB in the allocator's arenas."""
-    hashed = hashlib.sha256()
     buffer = memoryview(bytearray(HASH_BUFFER))
     fh.seek(start)
     remaining = end - start
@@ -174,6 +196,5 @@ def _sha256_of(fh: BinaryIO, start: int, end: int) -> str:
         read = fh.readinto(buffer[: min(HASH_BUFFER, remaining)])  # type: ignore[attr-defined]
         if not read:
             raise OSError(f"{fh.name}: ends before byte {end}")
-        hashed.update(buffer[:read])
+        update(buffer[:read])
         remaining -= read
-    return hashed.hexdigest()

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import subprocess
 import sys
 import threading
-import weakref
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import polars as pl
 import pytest
 from temporalio.exceptions import CancelledError
 from temporalio.testing import ActivityEnvironment
@@ -20,9 +16,12 @@ from temporalio.testing import ActivityEnvironment
 from first_temporal.config import Pipeline
 from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint
+from first_temporal.domain.errors import BadInput
 from first_temporal.domain.rates import Rates
 from first_temporal.mart import MartOutOfSync, apply_pending, mart_path, rebuild, reconcile
+from first_temporal.mart import db as mart_db
 from first_temporal.mart import load as mart_load
+from first_temporal.mart import stage as mart_stage
 from first_temporal.mart.__main__ import main as mart_main
 from first_temporal.storage.local import LocalStorage
 from first_temporal.tests import tables as shared_tables
@@ -137,17 +136,14 @@ def test_a_cancelled_apply_stays_retryable_and_the_retry_applies_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The SDK cancels a thread-pool activity by raising CancelledError inside it, wherever
-    it is (here: while polars parses). That must not read as bad input (non-retryable)."""
+    it is (here: while a staged piece is read). That must not read as bad input
+    (non-retryable)."""
     make_tables(tmp_path, 4)
 
-    read_csv = pl.read_csv
+    def cancelled(con: duckdb.DuckDBPyConnection, table: str) -> object:
+        raise CancelledError("Cancelled")
 
-    def cancelled(*args: Any, **kwargs: Any) -> object:
-        if "schema" in kwargs:  # the committed rows, not the product catalogue
-            raise CancelledError("Cancelled")
-        return read_csv(*args, **kwargs)
-
-    monkeypatch.setattr(pl, "read_csv", cancelled)
+    monkeypatch.setattr(mart_stage, "survey", cancelled)
     with pytest.raises(CancelledError):
         apply_pending(str(tmp_path))
     monkeypatch.undo()
@@ -238,44 +234,70 @@ def test_progress_is_reported_and_cli_applies_reconciles_and_exports(
     assert exported == mart_counts(tmp_path)["fact_sales"]
 
 
-def test_large_backlogs_are_applied_in_line_aligned_chunks(
+def test_large_backlogs_are_applied_in_line_aligned_pieces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_tables(tmp_path, 6)
-    monkeypatch.setattr(mart_load, "CHUNK_BYTES", 700)  # a few rows per chunk
+    monkeypatch.setattr(mart_stage, "PIECE_BYTES", 700)  # a few rows per piece
     ticks: list[int] = []
     result = apply_pending(str(tmp_path), progress=lambda: ticks.append(1))
     assert result.to_batch == 6 and len(ticks) > 2 * len(schema.BATCH_TABLES)
     assert reconcile(str(tmp_path)) == []
+    assert not list(tmp_path.glob(".mart.duckdb.stage-*"))  # the staged pieces are gone
     path = tmp_path / f"{schema.PURCHASE}.csv"
-    start, end = len(schema.header_line(schema.PURCHASE)), path.stat().st_size
-    pieces = list(mart_load.chunks(path, start, end, size=100))
-    assert all(p.endswith(b"\n") for p in pieces)
-    assert b"".join(pieces) == path.read_bytes()[start:]
+    data = path.read_bytes()
+    start = len(schema.header_line(schema.PURCHASE))
+    with open(path, "rb") as fh:
+        ranges = list(mart_stage.pieces(fh, start, len(data), size=100))
+    assert [low for low, _ in ranges[1:]] == [high for _, high in ranges[:-1]]
+    assert (ranges[0][0], ranges[-1][1]) == (start, len(data))
+    assert all(data[high - 1 : high] == b"\n" for _, high in ranges)
 
 
-def test_each_chunk_is_freed_before_the_next_while_the_transaction_stays_open(
+def test_a_bulk_apply_on_two_threads_holds_the_same_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The apply's memory follows the chunk, not the backlog: a chunk's parsed rows are gone
-    before the next chunk is parsed, though all of them commit in one transaction."""
-    make_tables(tmp_path, 6)
-    monkeypatch.setattr(mart_load, "CHUNK_BYTES", 700)
-    parse = mart_load.parse
-    frames: list[weakref.ref[pl.DataFrame]] = []
-    alive: list[int] = []
-
-    def tracked(table: str, data: bytes) -> pl.DataFrame:
-        gc.collect()
-        alive.append(sum(ref() is not None for ref in frames))
-        frame = parse(table, data)
-        frames.append(weakref.ref(frame))
-        return frame
-
-    monkeypatch.setattr(mart_load, "parse", tracked)
+    """A big backlog is read and inserted by two threads, in no set order: the same mart."""
+    make_tables(tmp_path, 12)
     apply_pending(str(tmp_path))
-    assert len(frames) > 2 * len(schema.BATCH_TABLES) and max(alive) == 0
+    ordered = snapshot(tmp_path)
+    mart_path(tmp_path).unlink()
+    monkeypatch.setattr(mart_db, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(mart_stage, "READ_BUFFER_BYTES", 4096)  # many buffers to share
+    apply_pending(str(tmp_path))
+    assert snapshot(tmp_path) == ordered
     assert reconcile(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize(
+    ("first_row", "last_row", "reason"),
+    [
+        (b"20x", b"", r"purchase\.csv line (\d+): column purchase_date does not hold its type"),
+        (b"", b"\r", r"purchase\.csv: .*committed data does not end at a line boundary"),
+    ],
+)
+def test_unreadable_committed_bytes_are_bad_input_naming_the_table(
+    tmp_path: Path, first_row: bytes, last_row: bytes, reason: str
+) -> None:
+    """A pending batch's row that is no longer a row: its first (a date made text) or its
+    last (the line break gone)."""
+    make_tables(tmp_path, 2)
+    apply_pending(str(tmp_path))
+    start = (tmp_path / f"{schema.PURCHASE}.csv").stat().st_size
+    make_tables(tmp_path, 1)
+    path = tmp_path / f"{schema.PURCHASE}.csv"
+    data = bytearray(path.read_bytes())
+    if first_row:
+        date = data.index(b",20", start) + 1  # the row's first date
+        data[date : date + len(first_row)] = first_row
+    if last_row:
+        data[-1:] = last_row
+    path.write_bytes(bytes(data))
+    with pytest.raises(BadInput, match=reason) as raised:
+        apply_pending(str(tmp_path))
+    if first_row:  # the line of the damaged row, and none of the row's values
+        line = data[:date].count(b"\n") + 1
+        assert f" line {line}:" in str(raised.value) and "20x" not in str(raised.value)
 
 
 def test_a_statement_failing_inside_the_transaction_reports_its_own_error(
