@@ -36,6 +36,7 @@ from first_temporal.storage.files import (
     atomic_write,
     day_digests,
     first_line_since,
+    sha256_of_parts,
     temporary,
     write_at,
 )
@@ -238,5 +239,13 @@ class LocalStorage:
                     path,
                     size - committed_end,
                 )
-            end = write_at(fh, committed_end, parts)
-            return day_digests(fh, committed_end, end, manifest.day_rows[table])
+            lines = manifest.day_rows[table]
+            if len(lines) > 1:
+                end = write_at(fh, committed_end, parts)
+                return day_digests(fh, committed_end, end, lines)
+            # One date, one digest of the parts' bytes: hashed while the kernel copies them
+            # and the disk syncs (a bulk day's load: 0.25 s before, hashing after the sync).
+            with ThreadPoolExecutor(1, f"hash-{table}") as hashing:
+                digest = hashing.submit(sha256_of_parts, parts)
+                end = write_at(fh, committed_end, parts)
+                return [(end, digest.result())]
