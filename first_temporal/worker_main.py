@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from first_temporal import allocator  # noqa: F401  (first: before anything loads polars)
+
+# isort: split
 import argparse
 import asyncio
 import ctypes
