@@ -245,6 +245,12 @@ class Bench:
         self.record(
             "worker peak RSS incl. the mart refreshes", f"{rss_mart:.0f} MB", "target <= 300 MB"
         )
+        same = all(
+            (self.work / "bulk" / f"{t}.csv").read_bytes()
+            == (self.work / "reference-bulk-0" / f"{t}.csv").read_bytes()
+            for t in ("purchase", "customer", "dispute", "delivery")
+        )
+        self.record("reference writes the starter's tables", "identical" if same else "DIFFERENT")
         return self.work / "bulk"
 
     async def history(self, client: Client, big: Path, rounds: int = 4) -> None:

@@ -25,12 +25,15 @@ def main(mode: str, out: str, amount: int) -> float:
     days, purchases = (1, amount) if mode == "bulk" else (amount, None)
     plan = source.plan_days(SEED, Rates(), None, schema.FIRST_CUSTOMER_ID - 1, 0, days, purchases)
     bought = source.purchases(SEED, Rates(), plan)
-    tables = {schema.PURCHASE: bought, schema.CUSTOMER: source.new_customers(bought)}
-    if mode == "span":
-        dates = [d.date for d in plan]
-        open_rows = bought.select(lifecycle.OPEN_COLUMNS)
-        deliveries, disputes = lifecycle.events(SEED, Rates(), None, dates, open_rows)
-        tables |= {schema.DELIVERY: deliveries, schema.DISPUTE: disputes}
+    dates = [d.date for d in plan]
+    open_rows = bought.select(lifecycle.OPEN_COLUMNS)
+    deliveries, disputes = lifecycle.events(SEED, Rates(), None, dates, open_rows)
+    tables = {
+        schema.PURCHASE: bought,
+        schema.CUSTOMER: source.new_customers(bought),
+        schema.DELIVERY: deliveries,  # a bulk day's own cancellations, as the starter's
+        schema.DISPUTE: disputes,
+    }
     for table, frame in tables.items():
         csv.write(table, frame, str(root / f"{table}.csv"), header=True)
     return time.perf_counter() - began
