@@ -148,7 +148,7 @@ def _apply_table(
     """Load the table's bytes in [start, end); note the dates they refer to in `dates`."""
     rows = 0
     with open(data_dir / f"{table}.csv", "rb") as fh:
-        for start, end in stage.pieces(fh, *span, size=stage.PIECE_BYTES):
+        for start, end in stage.pieces(fh, *span, stage.PIECE_BYTES[table]):
             staged.fill(fh, start, end)
             with stage.parsed(fh, table, start):
                 new = stage.survey(con, table)

@@ -22,10 +22,19 @@ from first_temporal.mart.db import one
 from first_temporal.storage.csv import SCHEMAS
 from first_temporal.storage.files import copy_range
 
-# DuckDB reads a staged piece itself, streaming it through its buffer pool, so a piece's
-# size costs disk, not memory: big enough for its threads to share (READ_BUFFER_BYTES at a
-# time each), small enough that a rebuild never copies a whole table at once.
-PIECE_BYTES = 64 << 20
+# How many of a table's new bytes one statement reads. The inserts of new customers and
+# purchases stream a piece into the table, so its size costs disk, not memory: big enough
+# for DuckDB's threads to share (READ_BUFFER_BYTES at a time each), small enough that a
+# rebuild never copies a whole table at once. Disputes and deliveries are joined with the
+# facts they name: the join holds the whole piece, so theirs stay small (the day after a
+# 1,000,000-purchase day updates 585,000 deliveries, 16 MB, which one statement could not
+# do within the writer's memory limit).
+PIECE_BYTES = {
+    schema.CUSTOMER: 64 << 20,
+    schema.PURCHASE: 64 << 20,
+    schema.DISPUTE: 2 << 20,
+    schema.DELIVERY: 2 << 20,
+}
 # The CSV reader's unit of work per thread; its 32 MiB default would not fit the
 # writer's memory limit twice over (db.WRITER_MEMORY_MIB).
 READ_BUFFER_BYTES = 4 << 20
@@ -34,9 +43,7 @@ LINE_PROBE = 64 << 10  # far longer than any table line
 STAGES = {table: f"mart_new_{table}" for table in schema.BATCH_TABLES}
 
 
-def pieces(
-    fh: BinaryIO, start: int, end: int, size: int = PIECE_BYTES
-) -> Iterator[tuple[int, int]]:
+def pieces(fh: BinaryIO, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
     """Line-aligned byte ranges that cover the committed [start, end) of a table."""
     name, fd = Path(fh.name).name, fh.fileno()
     if os.fstat(fd).st_size < end:

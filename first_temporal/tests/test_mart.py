@@ -25,6 +25,7 @@ from first_temporal.mart import stage as mart_stage
 from first_temporal.mart.__main__ import main as mart_main
 from first_temporal.storage.local import LocalStorage
 from first_temporal.tests import tables as shared_tables
+from first_temporal.tests.batches import run_batch as run_batch_of
 from first_temporal.tests.batches import run_batches
 
 SEED = 7
@@ -238,7 +239,7 @@ def test_large_backlogs_are_applied_in_line_aligned_pieces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_tables(tmp_path, 6)
-    monkeypatch.setattr(mart_stage, "PIECE_BYTES", 700)  # a few rows per piece
+    monkeypatch.setattr(mart_stage, "PIECE_BYTES", dict.fromkeys(schema.BATCH_TABLES, 700))
     ticks: list[int] = []
     result = apply_pending(str(tmp_path), progress=lambda: ticks.append(1))
     assert result.to_batch == 6 and len(ticks) > 2 * len(schema.BATCH_TABLES)
@@ -248,7 +249,7 @@ def test_large_backlogs_are_applied_in_line_aligned_pieces(
     data = path.read_bytes()
     start = len(schema.header_line(schema.PURCHASE))
     with open(path, "rb") as fh:
-        ranges = list(mart_stage.pieces(fh, start, len(data), size=100))
+        ranges = list(mart_stage.pieces(fh, start, len(data), 100))
     assert [low for low, _ in ranges[1:]] == [high for _, high in ranges[:-1]]
     assert (ranges[0][0], ranges[-1][1]) == (start, len(data))
     assert all(data[high - 1 : high] == b"\n" for _, high in ranges)
@@ -267,6 +268,28 @@ def test_a_bulk_apply_on_two_threads_holds_the_same_rows(
     apply_pending(str(tmp_path))
     assert snapshot(tmp_path) == ordered
     assert reconcile(str(tmp_path)) == []
+
+
+def test_the_day_after_a_million_purchase_day_applies_within_the_memory_limit(
+    tmp_path: Path,
+) -> None:
+    """That day delivers 585,000 of the bulk day's purchases: one statement joining all of
+    them ran out of the writer's memory (DuckDB's OutOfMemoryException, retried forever)."""
+    pipeline = Pipeline(location=str(tmp_path), seed=42)
+    run_batch_of(pipeline, purchases=1_000_000)
+    assert apply_pending(str(tmp_path)).new_rows[schema.PURCHASE] == 1_000_000
+    run_batch_of(pipeline)
+    result = apply_pending(str(tmp_path))
+    cp = LocalStorage(tmp_path).read_checkpoint(42)
+    assert result.to_batch == cp.batch_number == 2
+    assert result.new_rows[schema.DELIVERY] == 585_323
+    assert mart_counts(tmp_path)["fact_delivery"] == cp.rows[schema.PURCHASE]
+    con = duckdb.connect(str(mart_path(tmp_path)), read_only=True)
+    try:
+        final = con.execute("SELECT count(*) FROM fact_delivery WHERE status <> 'pending'")
+        assert final.fetchone() == (cp.rows[schema.DELIVERY],)
+    finally:
+        con.close()
 
 
 @pytest.mark.parametrize(
