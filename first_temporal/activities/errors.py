@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from temporalio.exceptions import ApplicationError
 
-from first_temporal.domain.errors import BadInput, StaleBatch
+from first_temporal.domain.errors import OPERATOR_FIXES, BadInput, StaleBatch
 
 BAD_INPUT = "BadInput"
 STALE_BATCH = "StaleBatch"
 NOT_WRITABLE = "NotWritable"
 
-# Storage that refuses writes needs an operator, not a retry: the batch fails at once
-# with what to do. Bytes it left past the committed ends are cut by the next attempt.
-OPERATOR_FIXES = {
-    errno.ENOSPC: "free space on that file system, then run again",
-    errno.EDQUOT: "free space or raise the quota, then run again",
-    errno.EROFS: "remount it read-write or choose another data directory",
-    errno.EACCES: "give the worker's user read and write access to it",
-    errno.EPERM: "give the worker's user read and write access to it",
-}
-
 
 def not_writable(exc: OSError) -> ApplicationError | None:
-    """The one-line, non-retryable failure for a write the storage refused, else None."""
+    """The one-line, non-retryable failure for a write the storage refused, else None.
+    Bytes it left past the committed ends are cut by the next attempt."""
     fix = OPERATOR_FIXES.get(exc.errno or 0)
     if fix is None:
         return None

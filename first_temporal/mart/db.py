@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import os
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from first_temporal.domain.errors import OPERATOR_FIXES
 
 # A writer (apply, rebuild) runs inside the worker after each batch, so its memory must not
 # follow the size of the day it applies. Past its limit DuckDB spills what it can (the
@@ -59,14 +60,10 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         ) from exc
 
 
-# What DuckDB reports in words (it gives no errno) that only an operator can fix.
-REFUSALS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-
-
 def refused_write(exc: duckdb.Error, path: Path | str) -> OSError | None:
     """DuckDB's "Could not write file ...: No space left on device" as the OSError it
     was, so the mart's refusals read like the tables' (one line, the file, the fix)."""
-    for code in REFUSALS:
+    for code in OPERATOR_FIXES:  # DuckDB reports them in words only, without an errno
         if os.strerror(code) in str(exc):
             return OSError(code, os.strerror(code), str(path))
     return None
