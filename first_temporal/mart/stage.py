@@ -20,7 +20,7 @@ from first_temporal.domain import schema
 from first_temporal.domain.errors import BadInput
 from first_temporal.mart.db import one
 from first_temporal.storage.csv import SCHEMAS
-from first_temporal.storage.files import copy_range
+from first_temporal.storage.files import LINE_PROBE, copy_range, line_start
 
 # How many of a table's new bytes one statement reads. The inserts of new customers and
 # purchases stream a piece into the table, so its size costs disk, not memory: big enough
@@ -38,34 +38,34 @@ PIECE_BYTES = {
 # The CSV reader's unit of work per thread; its 32 MiB default would not fit the
 # writer's memory limit twice over (db.WRITER_MEMORY_MIB).
 READ_BUFFER_BYTES = 4 << 20
-LINE_PROBE = 64 << 10  # far longer than any table line
 # The view each table's new rows are read through, one piece at a time (see Stage).
 STAGES = {table: f"mart_new_{table}" for table in schema.BATCH_TABLES}
 
 
 def pieces(fh: BinaryIO, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
     """Line-aligned byte ranges that cover the committed [start, end) of a table."""
-    name, fd = Path(fh.name).name, fh.fileno()
-    if os.fstat(fd).st_size < end:
-        raise BadInput(f"{name}: ends at byte {os.fstat(fd).st_size}, before the committed {end}")
-    if end > start and os.pread(fd, 1, end - 1) != b"\n":
+    name, length = Path(fh.name).name, os.fstat(fh.fileno()).st_size
+    if length < end:
+        raise BadInput(f"{name}: ends at byte {length}, before the committed {end}")
+    if end > start and os.pread(fh.fileno(), 1, end - 1) != b"\n":
         raise BadInput(f"{name}: committed data does not end at a line boundary")
     while start < end:
         cut = min(start + size, end)
         if cut < end:
-            cut = _line_end(fd, name, start, cut)
+            cut = _line_end(fh, name, start, cut)
         yield start, cut
         start = cut
 
 
-def _line_end(fd: int, name: str, start: int, cut: int) -> int:
-    """Just past the last line break before `cut`, or the first after it (a long line)."""
-    back = os.pread(fd, min(LINE_PROBE, cut - start), cut - min(LINE_PROBE, cut - start))
-    if (newline := back.rfind(b"\n")) >= 0:
-        return cut - len(back) + newline + 1
-    if (newline := os.pread(fd, LINE_PROBE, cut).find(b"\n")) >= 0:
+def _line_end(fh: BinaryIO, name: str, start: int, cut: int) -> int:
+    """Just past the last line break before `cut`, or the first after it (a line longer
+    than the piece)."""
+    if (back := line_start(fh, cut, start)) > start:
+        return back
+    fh.seek(cut)
+    if (newline := fh.read(LINE_PROBE).find(b"\n")) >= 0:
         return cut + newline + 1
-    raise BadInput(f"{name}: no line break in bytes {cut - len(back)}..{cut + LINE_PROBE}")
+    raise BadInput(f"{name}: no line break in bytes {start}..{cut + LINE_PROBE}")
 
 
 class Stage:

@@ -89,6 +89,19 @@ def write_at(fh: BinaryIO, at: int, parts: list[Path]) -> int:
         return os.lseek(fh.fileno(), 0, os.SEEK_END)
 
 
+def line_start(fh: BinaryIO, position: int, floor: int = 0) -> int:
+    """Where the line holding byte `position` starts (just past the line break before it),
+    reading back from `position` no further than `floor` (`floor` when none is found)."""
+    while position > floor:
+        back = max(floor, position - LINE_PROBE)
+        fh.seek(back)
+        cut = fh.read(position - back).rfind(b"\n")
+        if cut >= 0:
+            return back + cut + 1
+        position = back
+    return floor
+
+
 def first_line_since(fh: BinaryIO, low: int, high: int, since: str) -> int:
     """Byte offset of the first purchase line in [low, high) bought on or after `since`
     (high when none): a binary search, since purchases are appended in date order, so
@@ -96,18 +109,8 @@ def first_line_since(fh: BinaryIO, low: int, high: int, since: str) -> int:
     column = schema.COLUMNS[schema.PURCHASE].index("purchase_date")
     floor = low
 
-    def line_start(position: int) -> int:
-        while position > floor:
-            back = max(floor, position - LINE_PROBE)
-            fh.seek(back)
-            cut = fh.read(position - back).rfind(b"\n")
-            if cut >= 0:
-                return back + cut + 1
-            position = back
-        return floor
-
     def bought_since(position: int) -> bool:
-        fh.seek(line_start(position))
+        fh.seek(line_start(fh, position, floor))
         line = fh.read(LINE_PROBE).split(b"\n", 1)[0].decode("utf-8", "replace")
         return line.split(",")[column] >= since
 

@@ -17,9 +17,7 @@ from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput
 from first_temporal.domain.ledger import HEADER, LEDGER_FILE, check_committed, lines_of, parse
-from first_temporal.storage.files import about, atomic_write, first_line_since
-
-BLOCK = 64 << 10
+from first_temporal.storage.files import about, atomic_write, first_line_since, line_start
 
 
 def ledger_path(root: Path) -> Path:
@@ -37,12 +35,12 @@ def cut_after(root: Path, batch_number: int) -> bytes:
     with open(path, "r+b") as fh:
         end = _whole_lines_end(fh)
         while end > len(HEADER):
-            line_start = _line_start(fh, end)
-            fh.seek(line_start)
-            line = fh.read(end - line_start)
+            start = line_start(fh, end - 1)
+            fh.seek(start)
+            line = fh.read(end - start)
             if int(line.split(b",", 1)[0]) <= batch_number:
                 break
-            end = line_start
+            end = start
         else:
             line = HEADER
         if fh.seek(0, os.SEEK_END) > end:
@@ -105,7 +103,7 @@ def tail(root: Path, count: int) -> list[bytes]:
     with open(path, "rb") as fh:
         end = _whole_lines_end(fh)
         while end > len(HEADER) and len(lines) <= count:
-            start = _line_start(fh, end)
+            start = line_start(fh, end - 1)
             fh.seek(start)
             lines.insert(0, fh.read(end - start))
             end = start
@@ -119,18 +117,5 @@ def _whole_lines_end(fh: BinaryIO) -> int:
     if end > len(HEADER):
         fh.seek(end - 1)
         if fh.read(1) != b"\n":
-            return _line_start(fh, end)
+            return line_start(fh, end - 1)
     return end
-
-
-def _line_start(fh: BinaryIO, end: int) -> int:
-    """Where the line that ends at `end` (just past its newline) starts."""
-    position = end - 1
-    while position > 0:
-        low = max(0, position - BLOCK)
-        fh.seek(low)
-        cut = fh.read(position - low).rfind(b"\n")
-        if cut >= 0:
-            return low + cut + 1
-        position = low
-    return 0
