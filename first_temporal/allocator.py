@@ -1,7 +1,8 @@
-"""Polars' allocator (jemalloc, in its own namespace) for a worker process: one arena per
-core instead of jemalloc's four. Imported before anything loads polars, which reads it once.
+"""A worker process's allocators, so that what a bulk day frees is reused or given back.
 
-A worker runs its steps on many threads (ETL_ACTIVITY_THREADS). With four arenas per core
+Polars' allocator (jemalloc, in its own namespace): one arena per core instead of
+jemalloc's four, set on import, before anything loads polars, which reads it once. A
+worker runs its steps on many threads (ETL_ACTIVITY_THREADS). With four arenas per core
 each step draws on an arena of its own whose freed pages the last step left in another:
 every part of a bulk day faults in fresh pages, and every arena keeps its freed pages for
 seconds, which the mart refresh after the day then adds to. A value the user set in
@@ -10,16 +11,33 @@ _RJEM_MALLOC_CONF wins.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 
 CONF = "_RJEM_MALLOC_CONF"  # jemalloc's MALLOC_CONF under polars' symbol prefix
+# glibc serves a buffer above its mmap threshold with its own mapping, given back to the
+# kernel when freed; but each such free raises the threshold (up to 32 MiB), after which a
+# bulk day's numpy and hashing buffers come from the heap and stay resident. Held at 1 MiB.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 1 << 20
 
 
 def one_arena_per_core() -> None:
     if "polars" in sys.modules:  # too late: its allocator has read its settings
         return
     os.environ.setdefault(CONF, f"narenas:{os.cpu_count() or 1}")
+
+
+def return_big_buffers() -> None:
+    """Big freed buffers go back to the kernel (glibc only; elsewhere a no-op)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt): keep its defaults
+        return
 
 
 one_arena_per_core()

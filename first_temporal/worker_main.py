@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from first_temporal import allocator  # noqa: F401  (first: before anything loads polars)
+from first_temporal import allocator  # first: before anything loads polars
 
 # isort: split
 import argparse
 import asyncio
-import ctypes
 import logging
 import os
 import signal
@@ -40,30 +39,10 @@ WORKFLOWS = [EtlBatchWorkflow, EtlRunWorkflow, EtlMartWorkflow, EtlRewindWorkflo
 GRACE = timedelta(seconds=10)
 # Activity threads (--activity-threads, ETL_ACTIVITY_THREADS; default 24, see environment):
 # a pipeline served at once can hold two task-queue slots, one batch step and one
-# update_mart waiting its turn for the worker's single mart thread. With 12 threads
-# (9 slots) ten pipelines' mart updates held the slots and every batch step queued
-# behind them (0.7 s a batch): 7.7-8.3 batches/s on one worker, against 11.4-12.2 with
-# 24 (`bench --only load`, 2 cores, 3 runs each). Size it at 2 per pipeline plus 3.
-# Of those, kept for local activities: 7 of 28 did no better than 3 of 24.
+# update_mart waiting its turn for the worker's single mart thread; with too few, batch
+# steps queue behind the waiting mart updates (README, "Load: many pipelines at once").
+# Of those, kept for local activities:
 LOCAL_ACTIVITY_THREADS = 3
-# glibc serves a buffer above its mmap threshold with its own mapping, given back to the
-# kernel when freed; but each such free raises the threshold (up to 32 MiB), after which a
-# bulk day's numpy and hashing buffers come from the heap and stay resident. Fixed at
-# 1 MiB: the worker's peak through a 1,000,000-purchase day and its mart refresh fell
-# from 305 to 292 MB (python -m first_temporal.bench --only bulk).
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 1 << 20
-
-
-def return_big_buffers() -> None:
-    """Big freed buffers go back to the kernel (glibc only; elsewhere a no-op)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt): keep its defaults
-        return
 
 
 def build_worker(
@@ -171,7 +150,7 @@ def main(argv: list[str] | None = None, extras: Extras = ((), ())) -> int:
     args = parser.parse_args(argv)
     if args.activity_threads < environment.MIN_ACTIVITY_THREADS:
         parser.error(f"--activity-threads must be at least {environment.MIN_ACTIVITY_THREADS}")
-    return_big_buffers()  # before the threads that allocate start
+    allocator.return_big_buffers()  # before the threads that allocate start
     try:
         logging_setup.configure(args.log_level)
     except ValueError:
