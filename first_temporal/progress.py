@@ -61,6 +61,11 @@ async def follow(
             print(f"\r{text}" if tty else text, end=end, file=sys.stderr, flush=True)
 
     result_task = asyncio.ensure_future(handle.result())
+    if total == 1 and lines:  # its one line comes with the result: no query to ask for
+        result = await result_task
+        for summary in result.recent:
+            print(show(summary), flush=True)
+        return result
     while True:
         finished, _ = await asyncio.wait({result_task}, timeout=POLL_SECONDS)
         if finished:
