@@ -21,6 +21,10 @@ CONF = "_RJEM_MALLOC_CONF"  # jemalloc's MALLOC_CONF under polars' symbol prefix
 # bulk day's numpy and hashing buffers come from the heap and stay resident. Held at 1 MiB.
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 1 << 20
+# glibc gives threads up to eight arenas per core; a bulk day's parts run on whichever
+# activity threads are free, and what one part freed in its arena the next part, on
+# another arena, could not reuse. One per core, as for polars (MALLOC_ARENA_MAX wins).
+M_ARENA_MAX = -8
 
 
 def one_arena_per_core() -> None:
@@ -29,13 +33,16 @@ def one_arena_per_core() -> None:
     os.environ.setdefault(CONF, f"narenas:{os.cpu_count() or 1}")
 
 
-def return_big_buffers() -> None:
-    """Big freed buffers go back to the kernel (glibc only; elsewhere a no-op)."""
+def tune_glibc() -> None:
+    """Big freed buffers go back to the kernel, and threads share one arena per core
+    (glibc only; elsewhere a no-op). Before the threads that allocate start."""
     if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL(None)
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+        if "MALLOC_ARENA_MAX" not in os.environ:
+            libc.mallopt(M_ARENA_MAX, os.cpu_count() or 1)
     except (OSError, AttributeError):  # not glibc (musl has no mallopt): keep its defaults
         return
 

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None, extras: Extras = ((), ())) -> int:
     args = parser.parse_args(argv)
     if args.activity_threads < environment.MIN_ACTIVITY_THREADS:
         parser.error(f"--activity-threads must be at least {environment.MIN_ACTIVITY_THREADS}")
-    allocator.return_big_buffers()  # before the threads that allocate start
+    allocator.tune_glibc()  # before the threads that allocate start
     try:
         logging_setup.configure(args.log_level)
     except ValueError:
