@@ -14,7 +14,7 @@ from datetime import timedelta
 class Tuning:
     bulk_threshold: int = 100_000
     """A day with more purchases than this is generated in parts, by any worker."""
-    part_rows: int = 100_000
+    part_rows: int = 125_000
     """Purchases per part of a bulk day: bounds a worker's memory per part."""
     parts_in_flight: int = 2
     """Parts of one bulk day generated at once; raise it when more workers share them."""

@@ -28,7 +28,7 @@ from first_temporal.tests.processes import WorkerProcess, start_starter, wait_fo
 from first_temporal.tests.snapshots import batch_number, tables
 
 SEED = 11
-BULK_DAY = 1_000_000  # the bulk day, with the starter's default tuning: 10 parts
+BULK_DAY = 1_000_000  # the bulk day, with the starter's default tuning: 8 parts
 SPAN_RUNS = 3650  # ten years: spans of 1,000 days, one commit each
 
 
@@ -109,7 +109,7 @@ def test_a_sigkilled_server_mid_bulk_day_comes_back_and_the_day_commits_once(
         worker,
         starter,
     ):
-        # The first part is staged: the day is under way, nine parts and the load to go.
+        # The first part is staged: the day is under way, seven parts and the load to go.
         wait_for(lambda: staged_parts(data_dir) >= 1, 60, "a staged part")
         server.kill()
         at_kill = staged_parts(data_dir)
@@ -117,7 +117,8 @@ def test_a_sigkilled_server_mid_bulk_day_comes_back_and_the_day_commits_once(
         server.start()
         code = finish(starter, data_dir, 1)
         assert worker.proc.poll() is None, "the worker must outlive the server"
-    print(f"server SIGKILLed with {at_kill}/10 parts staged; starter exit {code}")
+    parts = -(-BULK_DAY // Tuning().part_rows)
+    print(f"server SIGKILLed with {at_kill}/{parts} parts staged; starter exit {code}")
     assert batch_number(data_dir) == 1
     assert tables(data_dir) == reference(tmp_path, 1, BULK_DAY)
 
