@@ -59,9 +59,13 @@ def run_batch(
     tuning: Tuning | None = None,
     opener: OpenStorage = open_storage,
 ) -> list[BatchSummary]:
-    """One batch (a day, a span of `days`, or a bulk day in parts), committed."""
+    """One batch (a day, a span of `days`, or a bulk day in parts), committed, and its
+    staged parts dropped, as the pipeline's follow-up does."""
     load = stage_batch(pipeline, days, purchases, tuning, opener)
-    return ActivityEnvironment().run(Loader(opener).load_batch, load)
+    act, loader = ActivityEnvironment(), Loader(opener)
+    summaries = act.run(loader.load_batch, load)
+    act.run(loader.drop_staged, PipelineRef(pipeline))
+    return summaries
 
 
 def run_batches(
