@@ -308,14 +308,11 @@ class EtlRunWorkflow:
 
 @workflow.defn
 class EtlMartWorkflow:
-    """A pipeline's follow-up to its commits, off the batches' critical path: deletes
-    the committed batches' staged parts, then keeps the DuckDB mart in step with the
-    tables, one round at a time.
+    """Keeps a pipeline's DuckDB mart in step with its tables, one refresh at a time.
 
-    Every committed batch signals it (signal-with-start on a per-pipeline id); rounds
-    requested while one runs are coalesced into the next, which catches up with
-    everything committed so far. Signals are handled before the loop re-checks, so none
-    is lost.
+    Every committed batch signals it (signal-with-start on a per-pipeline id); refreshes
+    requested while one runs are coalesced into the next, which applies everything
+    committed so far. Signals are handled before the loop re-checks, so none is lost.
     """
 
     def __init__(self) -> None:
@@ -331,7 +328,6 @@ class EtlMartWorkflow:
         rounds = 0
         while self._pending:
             self._pending = False
-            await step(Loader.drop_staged, job, Tuning())
             summary = await step(MartActivities.update_mart, job, Tuning())
             rounds += 1
             if rounds >= 200 and self._pending:

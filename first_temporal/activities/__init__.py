@@ -28,7 +28,6 @@ def all_activities(open_storage: OpenStorage, roots: Roots) -> list[Callable[...
         extractor.extract_purchases,
         transformer.derive_lifecycle_events,
         loader.load_batch,
-        loader.drop_staged,
         loader.wait_for_batch,
         loader.rewind_tables,
         mart.follow_rewind,

@@ -1,6 +1,5 @@
 """Load: append a batch's staged parts to every table and advance the checkpoint,
-exactly once (data first, checkpoint last; a retry after the checkpoint moved is a no-op);
-then, off the batch's critical path, delete the parts."""
+exactly once (data first, checkpoint last; a retry after the checkpoint moved is a no-op)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from first_temporal.activities.errors import terminal
 from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.activities.staging import OpenStorage
 from first_temporal.domain import schema
-from first_temporal.jobs import BatchSummary, LoadJob, PipelineRef, RewindJob, Rewound, WaitJob
+from first_temporal.jobs import BatchSummary, LoadJob, RewindJob, Rewound, WaitJob
 from first_temporal.storage.base import Manifest
 
 
@@ -71,8 +70,12 @@ class Loader:
         storage = self.open_storage(job.pipeline.location)
         # The run id tells this batch's own retries from another cluster's same batch.
         manifest = replace(manifest_of(job), writer=activity.info().workflow_run_id or "")
-        with keep_alive(), terminal():  # a bulk day copies hundreds of MB
-            _, wrote = storage.commit(job.checkpoint, manifest)
+        with keep_alive():  # a bulk day copies, then deletes, hundreds of MB
+            with terminal():
+                _, wrote = storage.commit(job.checkpoint, manifest)
+            # Before the activity completes: a worker killed mid-drop has the load
+            # retried, whose commit is a no-op and whose drop deletes what is left.
+            storage.drop_staged(manifest.batch_number)
         activity.logger.info(
             "batch %d (%s) %s",
             manifest.batch_number,
@@ -80,15 +83,6 @@ class Loader:
             "committed" if wrote else "was already committed (a retry)",
         )
         return summaries_of(job)
-
-    @activity.defn(name="drop_staged")
-    def drop_staged(self, job: PipelineRef) -> None:
-        """Delete the staged parts of every committed batch: after the batch, in the
-        pipeline's follow-up (EtlMartWorkflow), so that unlinking a bulk day's hundreds of
-        MB does not hold up the run; retried like any step, so none outlives it."""
-        storage = self.open_storage(job.pipeline.location)
-        with keep_alive(), terminal():
-            storage.drop_staged(storage.read_checkpoint(job.pipeline.seed).batch_number)
 
     @activity.defn(name="rewind_tables")
     def rewind_tables(self, job: RewindJob) -> Rewound:

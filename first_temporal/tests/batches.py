@@ -59,13 +59,9 @@ def run_batch(
     tuning: Tuning | None = None,
     opener: OpenStorage = open_storage,
 ) -> list[BatchSummary]:
-    """One batch (a day, a span of `days`, or a bulk day in parts), committed, and its
-    staged parts dropped, as the pipeline's follow-up does."""
+    """One batch (a day, a span of `days`, or a bulk day in parts), committed."""
     load = stage_batch(pipeline, days, purchases, tuning, opener)
-    act, loader = ActivityEnvironment(), Loader(opener)
-    summaries = act.run(loader.load_batch, load)
-    act.run(loader.drop_staged, PipelineRef(pipeline))
-    return summaries
+    return ActivityEnvironment().run(Loader(opener).load_batch, load)
 
 
 def run_batches(

@@ -53,7 +53,7 @@ def test_the_recorded_histories_cover_every_workflow_and_batch_shape():
     bulk = activities_scheduled("etl_batch_bulk")  # 5,000 purchases in parts of 2,000
     assert bulk.count("extract_purchases") == bulk.count("derive_lifecycle_events") == 3
     assert bulk[-1] == "load_batch" and bulk.count("load_batch") == 1
-    assert activities_scheduled("etl_mart") == ["drop_staged", "update_mart"]
+    assert activities_scheduled("etl_mart") == ["update_mart"]
     assert activities_scheduled("etl_rewind") == ["rewind_tables", "follow_rewind"]
 
 
