@@ -61,13 +61,10 @@ async def follow(
             print(f"\r{text}" if tty else text, end=end, file=sys.stderr, flush=True)
 
     result_task = asyncio.ensure_future(handle.result())
-    if total == 1 and lines:  # its one line comes with the result: no query to ask for
-        result = await result_task
-        for summary in result.recent:
-            print(show(summary), flush=True)
-        return result
+    # A one-batch run's one line comes with its result: no query to ask for it sooner.
+    poll = None if total == 1 and lines else POLL_SECONDS
     while True:
-        finished, _ = await asyncio.wait({result_task}, timeout=POLL_SECONDS)
+        finished, _ = await asyncio.wait({result_task}, timeout=poll)
         if finished:
             result = result_task.result()
             if not total:
