@@ -16,6 +16,7 @@ import os
 import sys
 
 CONF = "_RJEM_MALLOC_CONF"  # jemalloc's MALLOC_CONF under polars' symbol prefix
+ARENAS = os.cpu_count() or 1  # for either allocator: one arena per core
 # glibc serves a buffer above its mmap threshold with its own mapping, given back to the
 # kernel when freed; but each such free raises the threshold (up to 32 MiB), after which a
 # bulk day's numpy and hashing buffers come from the heap and stay resident. Held at 1 MiB.
@@ -30,7 +31,7 @@ M_ARENA_MAX = -8
 def one_arena_per_core() -> None:
     if "polars" in sys.modules:  # too late: its allocator has read its settings
         return
-    os.environ.setdefault(CONF, f"narenas:{os.cpu_count() or 1}")
+    os.environ.setdefault(CONF, f"narenas:{ARENAS}")
 
 
 def tune_glibc() -> None:
@@ -42,7 +43,7 @@ def tune_glibc() -> None:
         libc = ctypes.CDLL(None)
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
         if "MALLOC_ARENA_MAX" not in os.environ:
-            libc.mallopt(M_ARENA_MAX, os.cpu_count() or 1)
+            libc.mallopt(M_ARENA_MAX, ARENAS)
     except (OSError, AttributeError):  # not glibc (musl has no mallopt): keep its defaults
         return
 
