@@ -19,9 +19,10 @@ from first_temporal.domain.errors import OPERATOR_FIXES
 # more than this, and nothing of theirs grows with a day.
 WRITER_MEMORY_MIB = 32
 # What DuckDB cannot spill: the primary-key index entries of every row a transaction
-# inserts and its undo log, held until it commits. They come to a fifth to a quarter of
-# the CSV bytes applied, so an apply raises its limit by a quarter of those bytes (the
-# commit of a 2,500,000-purchase day, 405 MB of CSV, fails at a limit of 80 MiB).
+# inserts, held until it commits, a fifth to a quarter of the CSV bytes applied. The
+# facts have no key any more (ddl.py); a mart created while they had one keeps it until
+# `mart rebuild`, and its applies raise their limit by a quarter of those bytes (the
+# commit of a 2,500,000-purchase day, 405 MB of CSV, failed at a limit of 80 MiB).
 UNSPILLABLE_SHARE = 4
 MIB = 1 << 20
 # A bulk day's apply reads and inserts on two threads. A daily batch's few KB fill no
@@ -71,12 +72,25 @@ def refused_write(exc: duckdb.Error, path: Path | str) -> OSError | None:
 
 def fit_to_apply(con: duckdb.DuckDBPyConnection, pending_bytes: int) -> None:
     """Room for one apply of `pending_bytes` of CSV in one transaction (until close)."""
-    limit = WRITER_MEMORY_MIB + pending_bytes // UNSPILLABLE_SHARE // MIB
+    limit = WRITER_MEMORY_MIB
+    if keyed_facts(con):
+        limit += pending_bytes // UNSPILLABLE_SHARE // MIB
     con.execute(f"SET memory_limit = '{limit}MiB'")
     if pending_bytes >= PARALLEL_BYTES:
         # Each thread appends the rows it read to row groups of its own: facts stay in id
         # order within a few row groups, all the zone maps of load.py need.
         con.execute(f"SET threads = {WRITER_THREADS}; SET preserve_insertion_order = false")
+
+
+def keyed_facts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the mart's facts still have the primary key that older marts were made with."""
+    return bool(
+        one(
+            con,
+            "SELECT count(*) FROM duckdb_constraints()"
+            " WHERE table_name = 'fact_sales' AND constraint_type = 'PRIMARY KEY'",
+        )[0]
+    )
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:

@@ -3,6 +3,12 @@
 Surrogate keys are deterministic (date_key = YYYYMMDD, customer_key from the contiguous
 customer ids, product_key = product_id), so a batch never looks a key up in a dimension
 and a rebuild produces the same keys as the incremental path.
+
+The facts and dim_customer declare no primary key. DuckDB keeps an index entry for every
+row a transaction inserts into a keyed table, in memory it cannot spill, so a bulk day's
+apply needed memory in proportion to the day. Their keys are unique by construction
+instead: an apply inserts only the bytes past the offsets it commits with its rows, and
+reconcile counts duplicates. The small tables that are upserted keep theirs.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ CREATE TABLE dim_product (
     cost DECIMAL(12, 2) NOT NULL
 );
 CREATE TABLE dim_customer (
-    customer_key INTEGER PRIMARY KEY,
+    customer_key INTEGER NOT NULL,
     customer_id INTEGER NOT NULL,
     first_name VARCHAR NOT NULL,
     last_name VARCHAR NOT NULL,
@@ -68,7 +74,7 @@ CREATE TABLE dim_dispute_type (
     refunds_sale BOOLEAN NOT NULL
 );
 CREATE TABLE fact_sales (
-    transaction_id BIGINT PRIMARY KEY,
+    transaction_id BIGINT NOT NULL,
     date_key INTEGER NOT NULL,
     customer_key INTEGER NOT NULL,
     product_key INTEGER NOT NULL,
@@ -76,7 +82,7 @@ CREATE TABLE fact_sales (
     checkout_type VARCHAR NOT NULL
 );
 CREATE TABLE fact_dispute (
-    transaction_id BIGINT PRIMARY KEY,
+    transaction_id BIGINT NOT NULL,
     dispute_type VARCHAR NOT NULL,
     dispute_type_key TINYINT NOT NULL,
     date_key INTEGER NOT NULL,
@@ -87,7 +93,7 @@ CREATE TABLE fact_dispute (
     days_after_purchase INTEGER NOT NULL
 );
 CREATE TABLE fact_delivery (
-    transaction_id BIGINT PRIMARY KEY,
+    transaction_id BIGINT NOT NULL,
     customer_key INTEGER NOT NULL,
     product_key INTEGER NOT NULL,
     purchase_date_key INTEGER NOT NULL,

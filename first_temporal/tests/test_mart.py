@@ -20,6 +20,7 @@ from first_temporal.domain.errors import BadInput
 from first_temporal.domain.rates import Rates
 from first_temporal.mart import MartOutOfSync, apply_pending, mart_path, rebuild, reconcile
 from first_temporal.mart import db as mart_db
+from first_temporal.mart import ddl as mart_ddl
 from first_temporal.mart import load as mart_load
 from first_temporal.mart import stage as mart_stage
 from first_temporal.mart.__main__ import main as mart_main
@@ -292,6 +293,43 @@ def test_the_day_after_a_million_purchase_day_applies_within_the_memory_limit(
         con.close()
 
 
+def memory_limit(con: duckdb.DuckDBPyConnection) -> str:
+    return str(mart_db.one(con, "SELECT current_setting('memory_limit')")[0])
+
+
+def test_an_applys_memory_does_not_grow_with_the_day_unless_its_facts_have_keys(
+    tmp_path: Path,
+) -> None:
+    """DuckDB holds the index entries of a keyed table's new rows in memory it cannot
+    spill. The facts have no key, so any apply gets the writer's 32 MiB; a mart made while
+    they had one gets room for them, applies as before, and loses them on rebuild."""
+    keyed = mart_ddl.TABLES.replace(
+        "transaction_id BIGINT NOT NULL", "transaction_id BIGINT PRIMARY KEY"
+    )
+    for data_dir, tables in ((tmp_path / "new", mart_ddl.TABLES), (tmp_path / "old", keyed)):
+        data_dir.mkdir()
+        make_tables(data_dir, 4)
+        con = mart_db.connect(mart_path(data_dir))
+        try:
+            con.execute(tables)
+            con.execute(mart_ddl.VIEWS)
+            mart_load.seed_dimensions(con, data_dir)
+            mart_db.fit_to_apply(con, 400 << 20)
+            expected = "132.0 MiB" if tables is keyed else "32.0 MiB"
+            assert (mart_db.keyed_facts(con), memory_limit(con)) == (tables is keyed, expected)
+        finally:
+            con.close()
+        assert apply_pending(str(data_dir)).to_batch == 4
+        assert reconcile(str(data_dir)) == []
+    assert snapshot(tmp_path / "old") == snapshot(tmp_path / "new")
+    rebuild(str(tmp_path / "old"))
+    con = mart_db.connect(mart_path(tmp_path / "old"), read_only=True)
+    try:
+        assert not mart_db.keyed_facts(con)
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize(
     ("first_row", "last_row", "reason"),
     [
@@ -329,10 +367,10 @@ def test_a_statement_failing_inside_the_transaction_reports_its_own_error(
     """Not DuckDB's "transaction is aborted" from some cleanup after it."""
     make_tables(tmp_path, 3)
 
-    def duplicate(con: duckdb.DuckDBPyConnection, rows: object) -> None:
-        con.execute("INSERT INTO fact_sales SELECT * FROM fact_sales LIMIT 1")
+    def keyless(con: duckdb.DuckDBPyConnection, rows: object) -> None:
+        con.execute("INSERT INTO fact_sales (transaction_id) VALUES (NULL)")
 
-    monkeypatch.setitem(mart_load.LOADERS, schema.DELIVERY, duplicate)
+    monkeypatch.setitem(mart_load.LOADERS, schema.DELIVERY, keyless)
     with pytest.raises(duckdb.ConstraintException):
         apply_pending(str(tmp_path))
     monkeypatch.undo()
