@@ -146,7 +146,10 @@ async def test_two_workers_share_the_parts_of_one_bulk_day(
     from first_temporal.settings import Tuning
 
     address = dev_env.client.service_client.config.target_host
-    workers = [WorkerProcess(address, task_queue, tmp_path / f"w{i}.log") for i in range(2)]
+    # Three activity slots each, fewer than the parts in flight: the worker that runs the
+    # workflow, which is handed the parts it has room for eagerly, cannot take them all.
+    slots = ("--activity-threads", "4")
+    workers = [WorkerProcess(address, task_queue, tmp_path / f"w{i}.log", *slots) for i in range(2)]
     pipeline = Pipeline(location=str(data_dir), seed=SEED)
     try:
         tuning = Tuning(bulk_threshold=1_000, part_rows=2_000, parts_in_flight=8)
