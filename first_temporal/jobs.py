@@ -32,7 +32,8 @@ class BatchJob:
 
 @dataclass(frozen=True)
 class PartJob:
-    """Purchases [start, end) of a batch (end None: to the batch's last)."""
+    """Purchases [start, end) of a batch (end None: to the batch's last), generated and
+    staged `piece_rows` at a time."""
 
     pipeline: Pipeline
     checkpoint: Checkpoint
@@ -40,6 +41,7 @@ class PartJob:
     purchases: int | None
     start: int = 0
     end: int | None = None
+    piece_rows: int = Tuning.piece_rows
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,11 @@ class Tuning:
     """A day with more purchases than this is generated in parts, by any worker."""
     part_rows: int = 125_000
     """Purchases per part of a bulk day: bounds a worker's memory per part."""
-    parts_in_flight: int = 2
-    """Parts of one bulk day generated at once; raise it when more workers share them."""
+    piece_rows: int = 62_500
+    """Purchases a part generates and stages at a time: a part's memory is a piece's."""
+    parts_in_flight: int = 3
+    """Parts of one bulk day generated at once: one more than a 2-core worker's cores, so
+    a core never waits out the round trip between two steps; raise it for more workers."""
     span_min: int = 25
     """Runs of at least this many days go through spans (many days, one commit)."""
     span_days: int = 1000

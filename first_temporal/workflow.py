@@ -153,7 +153,9 @@ class EtlBatchWorkflow:
 
         async def part(index: int, start: int, end: int | None) -> list[Staged]:
             nonlocal done
-            part = PartJob(pipeline, job.checkpoint, job.days, job.purchases, start, end)
+            part = PartJob(
+                pipeline, job.checkpoint, job.days, job.purchases, start, end, tuning.piece_rows
+            )
             label = f"part {index + 1}/{len(bounds)}: purchases {start:,}-{end:,}" if end else None
             async with slots:
                 extracted = await step(Extractor.extract_purchases, part, tuning, label)

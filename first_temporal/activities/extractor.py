@@ -15,8 +15,9 @@ from first_temporal.domain import schema
 from first_temporal.domain.batch import extract
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.lifecycle import OPEN_COLUMNS
-from first_temporal.domain.source import batch_dates_until
+from first_temporal.domain.source import Day, batch_dates_until
 from first_temporal.jobs import PartJob, PipelineRef, Staged, Until, UntilJob
+from first_temporal.storage.base import Storage
 
 
 class Extractor:
@@ -38,26 +39,46 @@ class Extractor:
 
     @activity.defn(name="extract_purchases")
     def extract_purchases(self, job: PartJob) -> Staged:
-        """The end-of-day roll-up of the batch's days: a pure function of seed and checkpoint."""
+        """The end-of-day roll-up of the batch's days: a pure function of seed and checkpoint.
+        Generated and staged a piece at a time, so a part's memory is a piece's."""
         storage = self.open_storage(job.pipeline.location)
-        spec = spec_of(job)
         with terminal(), keep_alive():
-            plan = spec.plan()
-            purchases, customers = extract(spec, plan, job.start, job.end)
-            end = job.start + purchases.height
-            staged = stage_tables(
-                storage,
-                job,
-                end,
-                plan,
-                {
-                    schema.CUSTOMER: (customers, "first_purchase_date"),
-                    schema.PURCHASE: (purchases, "purchase_date"),
-                },
-            )
-            # What transform needs of them, in a form it reads without parsing CSV (a
-            # tenth of a bulk day's time went into reading back the columns just written).
-            handed = [part_name(job, schema.PURCHASE, end, "arrow")] if purchases.height else []
-            for name in handed:
-                storage.hand_over(name, purchases.select(OPEN_COLUMNS))
-        return replace(staged, dates=[d.date.isoformat() for d in plan], open_purchases=handed)
+            plan = spec_of(job).plan()
+            end = sum(day.purchases for day in plan) if job.end is None else job.end
+            lows = range(job.start, end, job.piece_rows) or [job.start]  # a day may sell none
+            pieces = [
+                self._piece(
+                    storage, replace(job, start=low, end=min(low + job.piece_rows, end)), plan
+                )
+                for low in lows
+            ]
+        files = {t: [n for p in pieces for n in p.files.get(t, [])] for t in pieces[0].rows}
+        return Staged(
+            files={t: names for t, names in files.items() if names},
+            rows={
+                t: [sum(c) for c in zip(*(p.rows[t] for p in pieces), strict=True)]
+                for t in pieces[0].rows
+            },
+            dates=[d.date.isoformat() for d in plan],
+            open_purchases=[name for p in pieces for name in p.open_purchases],
+        )
+
+    def _piece(self, storage: Storage, job: PartJob, plan: list[Day]) -> Staged:
+        purchases, customers = extract(spec_of(job), plan, job.start, job.end)
+        end = job.start + purchases.height
+        staged = stage_tables(
+            storage,
+            job,
+            end,
+            plan,
+            {
+                schema.CUSTOMER: (customers, "first_purchase_date"),
+                schema.PURCHASE: (purchases, "purchase_date"),
+            },
+        )
+        # What transform needs of them, in a form it reads without parsing CSV (a tenth of
+        # a bulk day's time went into reading back the columns just written).
+        handed = [part_name(job, schema.PURCHASE, end, "arrow")] if purchases.height else []
+        for name in handed:
+            storage.hand_over(name, purchases.select(OPEN_COLUMNS))
+        return replace(staged, open_purchases=handed)

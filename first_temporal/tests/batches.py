@@ -42,7 +42,7 @@ def stage_batch(
     job = BatchJob(pipeline, cp, days, purchases, tuning or Tuning())
     staged: list[Staged] = []
     for index, (start, end) in enumerate(part_bounds(job)):
-        part = PartJob(pipeline, cp, days, purchases, start, end)
+        part = PartJob(pipeline, cp, days, purchases, start, end, job.tuning.piece_rows)
         extracted = act.run(extractor.extract_purchases, part)
         handed = extracted.open_purchases
         events = act.run(

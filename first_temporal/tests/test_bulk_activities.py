@@ -5,6 +5,7 @@ same through the workflow, and a failing part failing the day.)"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -98,6 +99,23 @@ def test_each_part_stages_its_own_rows_under_a_name_given_by_them(tmp_path: Path
     assert sum(events[0].rows[schema.DELIVERY]) > sum(events[0].rows[schema.DISPUTE])
     for part in events[1:]:
         assert part.rows.get(schema.DELIVERY, [0]) == part.rows.get(schema.DISPUTE, [0])
+
+
+def test_a_part_stages_its_rows_a_piece_at_a_time_and_commits_the_same_bytes(
+    tmp_path: Path, as_one_part: dict[str, bytes]
+):
+    """A part of more purchases than a piece stages a file per piece, named by its rows."""
+    pipeline = before_bulk(tmp_path / "data")
+    load = stage_batch(pipeline, purchases=TOTAL, tuning=replace(BULK, piece_rows=70))
+    first = load.parts[0]
+    assert [n.rsplit("/", 1)[1] for n in first.files[schema.PURCHASE]] == [
+        f"purchase-rows-{low:010d}-{min(low + 70, 300):010d}.csv" for low in range(0, 300, 70)
+    ]
+    assert len(first.open_purchases) == 5 and sum(first.rows[schema.PURCHASE]) == 300
+    assert len(load.parts[1].files[schema.DELIVERY]) == 1  # transform: one file per part
+    ActivityEnvironment().run(Loader(open_storage).load_batch, load)
+    run_batches(pipeline, 4)
+    assert tables(tmp_path / "data") == as_one_part
 
 
 def test_parts_run_in_any_order_or_twice_commit_the_same_bytes(

@@ -33,7 +33,8 @@ SPAN_RUNS = 3650  # ten years: spans of 1,000 days, one commit each
 
 
 def staged_parts(directory: Path) -> int:
-    """Purchase parts staged so far under _staging (a part is staged whole, by rename)."""
+    """Purchase files staged so far under _staging, each whole (by rename): one per piece
+    of Tuning.piece_rows purchases, so one per part where parts are smaller."""
     return len(list((directory / "_staging").glob("batch-*/purchase-rows-*.csv")))
 
 
@@ -109,16 +110,17 @@ def test_a_sigkilled_server_mid_bulk_day_comes_back_and_the_day_commits_once(
         worker,
         starter,
     ):
-        # The first part is staged: the day is under way, seven parts and the load to go.
-        wait_for(lambda: staged_parts(data_dir) >= 1, 60, "a staged part")
+        # The first piece is staged: the day is under way, its parts and the load to go.
+        wait_for(lambda: staged_parts(data_dir) >= 1, 60, "a staged piece")
         server.kill()
         at_kill = staged_parts(data_dir)
         assert batch_number(data_dir) == 0, "the kill must land before the commit"
         server.start()
         code = finish(starter, data_dir, 1)
         assert worker.proc.poll() is None, "the worker must outlive the server"
-    parts = -(-BULK_DAY // Tuning().part_rows)
-    print(f"server SIGKILLed with {at_kill}/{parts} parts staged; starter exit {code}")
+    tuning = Tuning()
+    pieces = -(-BULK_DAY // tuning.part_rows) * -(-tuning.part_rows // tuning.piece_rows)
+    print(f"server SIGKILLed with {at_kill}/{pieces} pieces staged; starter exit {code}")
     assert batch_number(data_dir) == 1
     assert tables(data_dir) == reference(tmp_path, 1, BULK_DAY)
 
