@@ -124,10 +124,12 @@ class Harness:
         self.rows.append((what, figure, target))
         print(f"  {what:<58} {figure:>22}  {target}", flush=True)
 
-    def reference(self, mode: str, amount: int, repeats: int) -> list[float]:
-        """Whole-process times of the bare reference script (bench/reference.py)."""
+    def reference(self, mode: str, amount: int, repeats: int, first: int = 0) -> list[float]:
+        """Whole-process times of the bare reference script (bench/reference.py), each run
+        into a folder of its own (reference-MODE-<first + i>), as each starter run is:
+        rewriting the last run's files made the reference free their cached pages too."""
         times = []
-        for i in range(repeats):
+        for i in range(first, first + repeats):
             os.sync()  # see bulk()
             began = time.perf_counter()
             subprocess.run(
