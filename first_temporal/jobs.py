@@ -7,6 +7,7 @@ address, a row), since histories are kept and shown in the Web UI. Fields may be
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from first_temporal.config import Pipeline
@@ -52,6 +53,21 @@ class Staged:
     rows: dict[str, list[int]]
     dates: list[str] = field(default_factory=list)  # the batch's dates (from extract)
     open_purchases: list[str] = field(default_factory=list)  # for transform (hand_over)
+
+
+def joined(staged: Sequence[Staged], days: int) -> Staged:
+    """Several steps' output as one (a part's pieces, a batch's parts): each table's files
+    in order, its rows per day summed; tables none of them has stay out."""
+    with_files = dict.fromkeys(t for s in staged for t in s.files)
+    with_rows = dict.fromkeys(t for s in staged for t in s.rows)
+    return Staged(
+        files={t: [n for s in staged for n in s.files.get(t, [])] for t in with_files},
+        rows={
+            t: [sum(s.rows[t][d] for s in staged if t in s.rows) for d in range(days)]
+            for t in with_rows
+        },
+        open_purchases=[n for s in staged for n in s.open_purchases],
+    )
 
 
 @dataclass(frozen=True)

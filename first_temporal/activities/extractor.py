@@ -16,7 +16,7 @@ from first_temporal.domain.batch import extract
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.lifecycle import OPEN_COLUMNS
 from first_temporal.domain.source import Day, batch_dates_until
-from first_temporal.jobs import PartJob, PipelineRef, Staged, Until, UntilJob
+from first_temporal.jobs import PartJob, PipelineRef, Staged, Until, UntilJob, joined
 from first_temporal.storage.base import Storage
 
 
@@ -52,16 +52,7 @@ class Extractor:
                 )
                 for low in lows
             ]
-        files = {t: [n for p in pieces for n in p.files.get(t, [])] for t in pieces[0].rows}
-        return Staged(
-            files={t: names for t, names in files.items() if names},
-            rows={
-                t: [sum(c) for c in zip(*(p.rows[t] for p in pieces), strict=True)]
-                for t in pieces[0].rows
-            },
-            dates=[d.date.isoformat() for d in plan],
-            open_purchases=[name for p in pieces for name in p.open_purchases],
-        )
+        return replace(joined(pieces, len(plan)), dates=[d.date.isoformat() for d in plan])
 
     def _piece(self, storage: Storage, job: PartJob, plan: list[Day]) -> Staged:
         purchases, customers = extract(spec_of(job), plan, job.start, job.end)

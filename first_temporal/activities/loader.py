@@ -11,22 +11,20 @@ from first_temporal.activities.errors import terminal
 from first_temporal.activities.heartbeat import keep_alive
 from first_temporal.activities.staging import OpenStorage
 from first_temporal.domain import schema
-from first_temporal.jobs import BatchSummary, LoadJob, RewindJob, Rewound, WaitJob
+from first_temporal.jobs import BatchSummary, LoadJob, RewindJob, Rewound, WaitJob, joined
 from first_temporal.storage.base import Manifest
 
 
 def day_rows(job: LoadJob) -> dict[str, list[int]]:
     """Each table's rows per batch date, over all parts."""
-    days = range(len(job.dates))
-    return {
-        t: [sum(p.rows[t][d] for p in job.parts if t in p.rows) for d in days]
-        for t in schema.BATCH_TABLES
-    }
+    rows = joined(job.parts, len(job.dates)).rows
+    return {t: rows.get(t, [0] * len(job.dates)) for t in schema.BATCH_TABLES}
 
 
 def manifest_of(job: LoadJob) -> Manifest:
     cp = job.checkpoint
     per_day = day_rows(job)
+    files = joined(job.parts, len(job.dates)).files
     totals = {t: sum(per_day[t]) for t in schema.BATCH_TABLES}
     return Manifest(
         batch_number=cp.batch_number + len(job.dates),
@@ -34,7 +32,7 @@ def manifest_of(job: LoadJob) -> Manifest:
         last_customer_id=cp.last_customer_id + totals[schema.CUSTOMER],
         last_transaction_id=cp.last_transaction_id + totals[schema.PURCHASE],
         rows=totals,
-        staged={t: [n for p in job.parts for n in p.files.get(t, [])] for t in schema.BATCH_TABLES},
+        staged={t: files.get(t, []) for t in schema.BATCH_TABLES},
         dates=job.dates,
         day_rows=per_day,
     )
