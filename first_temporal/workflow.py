@@ -124,6 +124,15 @@ def part_bounds(job: BatchJob) -> list[tuple[int, int | None]]:
     return [(low, min(low + rows, total)) for low in range(0, total, rows)]
 
 
+def part_jobs(job: BatchJob) -> list[PartJob]:
+    """The batch's parts as extract and transform take them."""
+    cp, pieces = job.checkpoint, job.tuning.piece_rows
+    return [
+        PartJob(job.pipeline, cp, job.days, job.purchases, start, end, pieces)
+        for start, end in part_bounds(job)
+    ]
+
+
 @workflow.defn
 class EtlBatchWorkflow:
     """One batch: a business day, a span of days, or a bulk day in parts."""
@@ -143,25 +152,23 @@ class EtlBatchWorkflow:
         current = await local_step(Extractor.read_checkpoint, PipelineRef(pipeline), tuning)
         if current != job.checkpoint:  # another run got here first: not ours to load
             return BatchOutcome(committed=False)
-        bounds = part_bounds(job)
-        self._stage = "extract" if len(bounds) == 1 else f"extract: {len(bounds)} parts"
+        parts = part_jobs(job)
+        self._stage = "extract" if len(parts) == 1 else f"extract: {len(parts)} parts"
         # Bounded fan-out: enough parts in flight for every worker, not so many that one
         # worker holds them all in memory at once.
         slots = asyncio.Semaphore(tuning.parts_in_flight)
 
         done = 0
 
-        async def part(index: int, start: int, end: int | None) -> list[Staged]:
+        async def stage_part(index: int, part: PartJob) -> list[Staged]:
             nonlocal done
-            part = PartJob(
-                pipeline, job.checkpoint, job.days, job.purchases, start, end, tuning.piece_rows
-            )
-            label = f"part {index + 1}/{len(bounds)}: purchases {start:,}-{end:,}" if end else None
+            start, end = part.start, part.end
+            label = f"part {index + 1}/{len(parts)}: purchases {start:,}-{end:,}" if end else None
             async with slots:
                 extracted = await step(Extractor.extract_purchases, part, tuning, label)
                 if index == 0:
                     _tag_batch_date(extracted.dates[0])
-                if len(bounds) == 1:
+                if len(parts) == 1:
                     self._stage = "transform"
                 events = await step(
                     Transformer.derive_lifecycle_events,
@@ -170,11 +177,11 @@ class EtlBatchWorkflow:
                     label,
                 )
                 done += 1
-                if len(bounds) > 1:
-                    workflow.set_current_details(f"{done}/{len(bounds)} parts staged; then load")
+                if len(parts) > 1:
+                    workflow.set_current_details(f"{done}/{len(parts)} parts staged; then load")
                 return [extracted, events]
 
-        tasks = [asyncio.create_task(part(i, *b)) for i, b in enumerate(bounds)]
+        tasks = [asyncio.create_task(stage_part(i, p)) for i, p in enumerate(parts)]
         try:
             staged = [s for pair in await asyncio.gather(*tasks) for s in pair]
         except BaseException:

@@ -15,13 +15,12 @@ from first_temporal.jobs import (
     BatchJob,
     BatchSummary,
     LoadJob,
-    PartJob,
     PipelineRef,
     Staged,
     TransformJob,
 )
 from first_temporal.settings import Tuning
-from first_temporal.workflow import part_bounds
+from first_temporal.workflow import part_jobs
 
 
 def read_checkpoint(pipeline: Pipeline, opener: OpenStorage = open_storage) -> Checkpoint:
@@ -41,8 +40,7 @@ def stage_batch(
     cp = read_checkpoint(pipeline, opener)
     job = BatchJob(pipeline, cp, days, purchases, tuning or Tuning())
     staged: list[Staged] = []
-    for index, (start, end) in enumerate(part_bounds(job)):
-        part = PartJob(pipeline, cp, days, purchases, start, end, job.tuning.piece_rows)
+    for index, part in enumerate(part_jobs(job)):
         extracted = act.run(extractor.extract_purchases, part)
         handed = extracted.open_purchases
         events = act.run(
