@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -51,10 +51,12 @@ def build_worker(
     executor: ThreadPoolExecutor,
     extras: Extras = ((), ()),
     roots: Sequence[str] | None = None,
+    cleanup: Executor | None = None,
 ) -> Worker:
     """Local activities run on the same threads: a few of them are kept for those, so a
     checkpoint read never queues behind a worker full of parts. `extras` (workflows,
-    activities) are hosted too: the benchmark's no-op twin."""
+    activities) are hosted too: the benchmark's no-op twin. `cleanup` deletes committed
+    batches' staged parts once their load has completed (without it, before)."""
     threads = executor._max_workers
     local = min(LOCAL_ACTIVITY_THREADS, max(1, threads // 4))
     return Worker(
@@ -62,7 +64,9 @@ def build_worker(
         task_queue=queue,
         workflows=[*WORKFLOWS, *extras[0]],
         activities=[
-            *all_activities(open_storage, Roots(default_roots() if roots is None else roots)),
+            *all_activities(
+                open_storage, Roots(default_roots() if roots is None else roots), cleanup
+            ),
             *extras[1],
         ],
         activity_executor=executor,
@@ -84,9 +88,14 @@ async def run(args: argparse.Namespace, extras: Extras = ((), ())) -> int:
             raise UserError(f"cannot serve metrics on port {args.metrics_port}: {exc}") from None
     client = await connect(runtime)
     queue = args.task_queue or task_queue()
-    with ThreadPoolExecutor(args.activity_threads, thread_name_prefix="activity") as executor:
+    with (
+        # Outermost, so it closes after the activity threads: a stopping worker finishes
+        # every delete its steps asked for.
+        ThreadPoolExecutor(1, thread_name_prefix="cleanup") as cleanup,
+        ThreadPoolExecutor(args.activity_threads, thread_name_prefix="activity") as executor,
+    ):
         roots = [*default_roots(), *args.data_root]
-        worker = build_worker(client, queue, executor, extras, roots)
+        worker = build_worker(client, queue, executor, extras, roots, cleanup)
         log.info("data roots: %s", ", ".join(roots))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ function that opens a pipeline's storage (the worker decides what it may open).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from first_temporal.activities.extractor import Extractor
@@ -17,11 +18,14 @@ from first_temporal.activities.staging import OpenStorage
 from first_temporal.activities.transformer import Transformer
 
 
-def all_activities(open_storage: OpenStorage, roots: Roots) -> list[Callable[..., Any]]:
-    """Every activity opens locations through `roots`: none outside the worker's roots."""
+def all_activities(
+    open_storage: OpenStorage, roots: Roots, cleanup: Executor | None = None
+) -> list[Callable[..., Any]]:
+    """Every activity opens locations through `roots`: none outside the worker's roots.
+    `cleanup` runs what may follow a step's completion (see Loader)."""
     guarded = roots.guard(open_storage)
     extractor, transformer = Extractor(guarded), Transformer(guarded)
-    loader, mart = Loader(guarded), MartActivities(roots.check)
+    loader, mart = Loader(guarded, cleanup), MartActivities(roots.check)
     return [
         extractor.read_checkpoint,
         extractor.batches_until,

@@ -5,8 +5,12 @@ same through the workflow, and a failing part failing the day.)"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -163,3 +167,47 @@ def test_a_lost_part_fails_the_load_retryably_and_a_restaged_one_commits(
     ActivityEnvironment().run(Loader(open_storage).load_batch, load)
     run_batches(pipeline, 4)
     assert tables(tmp_path / "data") == as_one_part
+
+
+class Held(ThreadPoolExecutor):
+    """A cleanup thread that starts only once released: a delete still pending."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.released = threading.Event()
+        self.submit(self.released.wait)
+
+
+class Lost(Executor):
+    """A cleanup thread whose worker was killed: whatever it was handed never runs."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return Future()
+
+
+def staged_batches(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "_staging").glob("batch-*"))
+
+
+def test_a_loads_staged_parts_are_deleted_after_it_completes_or_by_the_next_load(
+    tmp_path: Path, as_one_part: dict[str, bytes]
+):
+    root = tmp_path / "data"
+    pipeline = before_bulk(root)
+    cleanup = Held()
+    load = stage_batch(pipeline, purchases=TOTAL, tuning=BULK)
+    [summary] = ActivityEnvironment().run(Loader(open_storage, cleanup).load_batch, load)
+    assert (summary.batch_number, read_checkpoint(pipeline).batch_number) == (4, 4)
+    assert staged_batches(root) == [load.parts[0].files[schema.PURCHASE][0].split("/")[0]]
+    cleanup.released.set()
+    cleanup.shutdown(wait=True)
+    assert staged_batches(root) == []
+
+    # A worker killed before its delete: the next batch's load deletes both stagings.
+    lost = Loader(open_storage, Lost())
+    ActivityEnvironment().run(lost.load_batch, stage_batch(pipeline))
+    assert len(staged_batches(root)) == 1
+    run_batch(pipeline)
+    assert staged_batches(root) == []
+    run_batches(pipeline, 2)
+    assert tables(root) == as_one_part

@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.tests.moto_server import MotoServer, moto_server, use_moto
-from first_temporal.tests.processes import WorkerProcess, starter
+from first_temporal.tests.processes import WorkerProcess, starter, wait_for
 
 
 @pytest.fixture
@@ -43,16 +43,18 @@ def test_starter_with_s3_storage_leaves_hive_partitioned_objects(
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines()[-1].startswith("done: 3 batch(es)")
-        keys = {
-            o["Key"]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket="dealer-lake")
-            for o in page.get("Contents", [])
-        }
+
+        def listed() -> set[str]:
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket="dealer-lake")
+            return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+        # The staged parts go once the load has completed, on the worker's cleanup thread.
+        wait_for(lambda: not any("_staging" in k for k in listed()), 30, "the staging to go")
+        keys = listed()
         assert "lake/_checkpoint/placeholder.csv" in keys
         assert "lake/purchase/purchase_date=2020-07-03/batch-000001.csv" in keys
         assert "lake/customer/first_purchase_date=2020-07-03/batch-000001.csv" in keys
         assert any(k.startswith("lake/delivery/status_date=") for k in keys)
-        assert not any("_staging" in k for k in keys)
         checkpoint = s3.get_object(Bucket="dealer-lake", Key="lake/_checkpoint/placeholder.csv")
         row = checkpoint["Body"].read().decode().splitlines()[1].split(",")
         assert row[3] == "3"  # batch_number

@@ -26,7 +26,7 @@ from first_temporal.config import Pipeline
 from first_temporal.jobs import PipelineRef
 from first_temporal.starter_main import root_message
 from first_temporal.tests.batches import run_batch, run_batches
-from first_temporal.tests.processes import WorkerProcess, starter
+from first_temporal.tests.processes import WorkerProcess, starter, wait_for
 from first_temporal.tests.snapshots import tables
 
 SEED = 11
@@ -84,12 +84,12 @@ async def commit_batches(
     env: WorkflowEnvironment, address: str, queue: str, data: Path, batches: int
 ) -> None:
     """`batches` daily batches committed, the mart refresh they asked for done (it writes
-    into the data dir), and no staged part left (the load deletes them before it ends)."""
+    into the data dir), and no staged part left (deleted once the load completes)."""
     assert run(address, queue, data, "--runs", str(batches)).returncode == 0
     pipeline = Pipeline(location=str(data), seed=SEED)
     await env.client.get_workflow_handle(pipeline.mart_workflow_id).result()
     staging = data / "_staging"
-    assert not staging.is_dir() or not any(staging.iterdir())
+    wait_for(lambda: not staging.is_dir() or not any(staging.iterdir()), 30, "no staging")
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], data: Path, message: str) -> None:
