@@ -211,3 +211,29 @@ def test_a_loads_staged_parts_are_deleted_after_it_completes_or_by_the_next_load
     assert staged_batches(root) == []
     run_batches(pipeline, 2)
     assert tables(root) == as_one_part
+
+
+def test_a_failed_delete_after_the_load_is_logged_and_left_to_the_next_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    root = tmp_path / "data"
+    pipeline = Pipeline(location=str(root), seed=5)
+
+    def refusing(location: str) -> LocalStorage:
+        storage = LocalStorage(location)
+
+        def drop_staged(batch_number: int) -> None:
+            raise PermissionError(13, "Permission denied", str(root / "_staging"))
+
+        storage.drop_staged = drop_staged  # type: ignore[method-assign]
+        return storage
+
+    with ThreadPoolExecutor(1) as cleanup:
+        loader = Loader(refusing, cleanup)
+        [summary] = ActivityEnvironment().run(loader.load_batch, stage_batch(pipeline))
+    assert summary.committed and read_checkpoint(pipeline).batch_number == 1
+    assert "staged parts of batch 1 not deleted yet" in caplog.text
+    assert "Permission denied" in caplog.text
+    assert len(staged_batches(root)) == 1
+    run_batch(pipeline)  # the next load, on storage that may delete again
+    assert staged_batches(root) == []
