@@ -33,6 +33,10 @@ class Tuning:
     """A killed worker's activity is retried after at most this long."""
     local_step_seconds: float = 30.0
     """start-to-close timeout of a local activity (checkpoint read, mart signal)."""
+    restage_rounds: int = 2
+    """Times a batch stages its parts again when one is gone before its load; then it fails."""
+    restage_seconds: float = 10.0
+    """Pause before staging again, times the round: a shared file system may list a file late."""
 
     @property
     def step_timeout(self) -> timedelta:
@@ -45,3 +49,7 @@ class Tuning:
     @property
     def local_step_timeout(self) -> timedelta:
         return timedelta(seconds=self.local_step_seconds)
+
+    @property
+    def restage_pause(self) -> timedelta:
+        return timedelta(seconds=self.restage_seconds)

@@ -26,7 +26,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from first_temporal.activities.errors import BAD_INPUT, STALE_BATCH
+    from first_temporal.activities.errors import BAD_INPUT, STAGED_PART_LOST, STALE_BATCH
     from first_temporal.activities.extractor import Extractor
     from first_temporal.activities.loader import Loader
     from first_temporal.activities.mart import MartActivities
@@ -152,7 +152,49 @@ class EtlBatchWorkflow:
         current = await local_step(Extractor.read_checkpoint, PipelineRef(pipeline), tuning)
         if current != job.checkpoint:  # another run got here first: not ours to load
             return BatchOutcome(committed=False)
-        parts = part_jobs(job)
+        summaries = await self._stage_and_load(job)
+        self._stage = "mart"
+        await workflow.execute_local_activity_method(  # one signal: local, like local_step
+            MartActivities.refresh_mart,
+            PipelineRef(pipeline),
+            start_to_close_timeout=tuning.local_step_timeout,
+            retry_policy=RETRY,
+        )
+        self._stage = "done"
+        workflow.set_current_details(committed_details(summaries))
+        elapsed = round((workflow.now() - started).total_seconds(), 3)
+        if len(summaries) == 1:
+            summaries = [replace(summaries[0], elapsed_seconds=elapsed)]
+        return BatchOutcome(committed=True, summaries=summaries)
+
+    async def _stage_and_load(self, job: BatchJob) -> list[BatchSummary]:
+        """Every part staged, then loaded. A part lost before the load has every part
+        staged again (each is idempotent), a few times, then the batch fails."""
+        rounds = 0
+        while True:
+            try:
+                staged = await self._stage_parts(job)
+                self._stage = "load"
+                workflow.set_current_details(f"loading {len(staged) // 2} staged part(s)")
+                load = LoadJob(job.pipeline, job.checkpoint, staged[0].dates, staged)
+                return await step(Loader.load_batch, load, job.tuning)
+            except ActivityError as exc:
+                lost = isinstance(exc.cause, ApplicationError) and (
+                    exc.cause.type == STAGED_PART_LOST
+                )
+                if not lost or rounds == job.tuning.restage_rounds:
+                    raise
+            rounds += 1
+            workflow.logger.warning(
+                "batch %d: a staged part is gone, staging the parts again (%d of %d)",
+                job.checkpoint.batch_number + 1,
+                rounds,
+                job.tuning.restage_rounds,
+            )
+            await workflow.sleep(job.tuning.restage_pause * rounds)
+
+    async def _stage_parts(self, job: BatchJob) -> list[Staged]:
+        tuning, parts = job.tuning, part_jobs(job)
         self._stage = "extract" if len(parts) == 1 else f"extract: {len(parts)} parts"
         # Bounded fan-out: enough parts in flight for every worker, not so many that one
         # worker holds them all in memory at once.
@@ -183,28 +225,11 @@ class EtlBatchWorkflow:
 
         tasks = [asyncio.create_task(stage_part(i, p)) for i, p in enumerate(parts)]
         try:
-            staged = [s for pair in await asyncio.gather(*tasks) for s in pair]
+            return [s for pair in await asyncio.gather(*tasks) for s in pair]
         except BaseException:
             for task in tasks:  # the batch is given up
                 task.cancel()
             raise
-        self._stage = "load"
-        workflow.set_current_details(f"loading {len(staged) // 2} staged part(s)")
-        load = LoadJob(pipeline, job.checkpoint, staged[0].dates, staged)
-        summaries = await step(Loader.load_batch, load, tuning)
-        self._stage = "mart"
-        await workflow.execute_local_activity_method(  # one signal: local, like local_step
-            MartActivities.refresh_mart,
-            PipelineRef(pipeline),
-            start_to_close_timeout=tuning.local_step_timeout,
-            retry_policy=RETRY,
-        )
-        self._stage = "done"
-        workflow.set_current_details(committed_details(summaries))
-        elapsed = round((workflow.now() - started).total_seconds(), 3)
-        if len(summaries) == 1:
-            summaries = [replace(summaries[0], elapsed_seconds=elapsed)]
-        return BatchOutcome(committed=True, summaries=summaries)
 
 
 @workflow.defn

@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from temporalio.exceptions import ApplicationError
 
 from first_temporal.domain.errors import OPERATOR_FIXES, BadInput, StaleBatch
+from first_temporal.storage.base import StagedPartLost
 
 BAD_INPUT = "BadInput"
 STALE_BATCH = "StaleBatch"
 NOT_WRITABLE = "NotWritable"
+STAGED_PART_LOST = "StagedPartLost"
 
 
 def not_writable(exc: OSError) -> ApplicationError | None:
@@ -30,14 +32,17 @@ def not_writable(exc: OSError) -> ApplicationError | None:
 
 @contextmanager
 def terminal() -> Iterator[None]:
-    """Turn BadInput, StaleBatch and refused writes into non-retryable ApplicationErrors;
-    everything else (an I/O hiccup, a lost connection) stays retryable."""
+    """Turn BadInput, StaleBatch, a lost staged part and refused writes into non-retryable
+    ApplicationErrors; everything else (an I/O hiccup, a lost connection) stays retryable.
+    A lost part is the batch workflow's to handle: it stages the parts again."""
     try:
         yield
     except BadInput as exc:
         raise ApplicationError(str(exc), type=BAD_INPUT, non_retryable=True) from None
     except StaleBatch as exc:
         raise ApplicationError(str(exc), type=STALE_BATCH, non_retryable=True) from None
+    except StagedPartLost as exc:
+        raise ApplicationError(str(exc), type=STAGED_PART_LOST, non_retryable=True) from None
     except OSError as exc:
         refused = not_writable(exc)
         if refused is None:

@@ -14,6 +14,12 @@ from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import StaleBatch
 
 
+class StagedPartLost(FileNotFoundError):
+    """A part staged for an uncommitted batch is gone (`_staging` emptied by hand, or
+    staged on a disk the worker that reads it cannot see): no retry of the step that
+    reads it brings it back, staging the batch's parts again does."""
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What a commit appends (staged parts, per table, in order) and what the checkpoint
@@ -77,7 +83,7 @@ class Storage(Protocol):
         ...
 
     def take_over(self, name: str) -> pl.DataFrame:
-        """What hand_over kept under `name` (FileNotFoundError, retryable, when missing)."""
+        """What hand_over kept under `name` (StagedPartLost when it is gone)."""
         ...
 
     def drop_staged(self, batch_number: int) -> None:

@@ -52,7 +52,7 @@ from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
 from first_temporal.domain.ledger import HEADER, commit_lines
 from first_temporal.storage import csv, s3_checks, s3_client, s3_race, s3_rewind
-from first_temporal.storage.base import Manifest
+from first_temporal.storage.base import Manifest, StagedPartLost
 from first_temporal.storage.files import runs_of
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
 
@@ -195,8 +195,8 @@ class S3Storage:
 
     def _staged(self, name: str) -> bytes:
         found = self._get(self.staged_key(name))
-        if found is None:  # retryable: the step that stages it runs again
-            raise FileNotFoundError(f"staged part missing: {self.url(self.staged_key(name))}")
+        if found is None:
+            raise StagedPartLost(f"staged part missing: {self.url(self.staged_key(name))}")
         return found[0]
 
     def drop_staged(self, batch_number: int) -> None:

@@ -14,8 +14,10 @@ from typing import Any
 
 import polars as pl
 import pytest
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from first_temporal.activities.errors import STAGED_PART_LOST
 from first_temporal.activities.extractor import Extractor
 from first_temporal.activities.loader import Loader
 from first_temporal.activities.transformer import Transformer
@@ -149,7 +151,7 @@ def test_parts_run_in_any_order_or_twice_commit_the_same_bytes(
     assert tables(tmp_path / "data") == as_one_part
 
 
-def test_a_lost_part_fails_the_load_retryably_and_a_restaged_one_commits(
+def test_a_lost_part_fails_the_load_for_good_and_a_restaged_one_commits(
     tmp_path: Path, as_one_part: dict[str, bytes]
 ):
     pipeline = before_bulk(tmp_path / "data")
@@ -158,8 +160,10 @@ def test_a_lost_part_fails_the_load_retryably_and_a_restaged_one_commits(
     lost = load.parts[6].files[schema.PURCHASE][0]  # the fourth part's purchases
     storage = LocalStorage(tmp_path / "data")
     storage.staged_path(lost).unlink()  # staged on another machine's disk, say
-    with pytest.raises(FileNotFoundError, match="staged part missing"):
+    # No retry of the load brings it back: the batch workflow stages its parts again.
+    with pytest.raises(ApplicationError, match="staged part missing") as refused:
         ActivityEnvironment().run(Loader(open_storage).load_batch, load)
+    assert refused.value.type == STAGED_PART_LOST and refused.value.non_retryable
     assert tables(tmp_path / "data") == before  # nothing appended
     cp = read_checkpoint(pipeline)
     bounds = part_bounds(BatchJob(pipeline, cp, 1, TOTAL, BULK))

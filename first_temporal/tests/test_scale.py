@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -17,12 +18,15 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from first_temporal.activities.errors import BAD_INPUT
+from first_temporal.activities.errors import BAD_INPUT, STAGED_PART_LOST
 from first_temporal.config import Pipeline
-from first_temporal.domain import rules
+from first_temporal.domain import rules, schema
+from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.jobs import RunJob, RunResult
 from first_temporal.mart import reconcile
 from first_temporal.settings import Tuning
+from first_temporal.storage.base import Manifest
+from first_temporal.storage.local import LocalStorage
 from first_temporal.tests.batches import read_checkpoint, run_batch, run_batches
 from first_temporal.tests.processes import TEST_ROOT
 from first_temporal.tests.snapshots import tables
@@ -159,3 +163,60 @@ async def test_a_failing_part_fails_the_bulk_day_and_nothing_is_committed(
     run_batch(plain)
     run_batch(plain, purchases=2500)
     assert tables(tmp_path / "data") == tables(tmp_path / "plain")
+
+
+def losing_parts(monkeypatch: pytest.MonkeyPatch, times: int) -> list[str]:
+    """The first `times` commits find one of their staged purchase parts deleted (emptied
+    by hand, or staged on a disk this worker cannot see): the names deleted."""
+    lost: list[str] = []
+    commit = LocalStorage.commit
+
+    def losing(self: LocalStorage, expected: Checkpoint, manifest: Manifest) -> Any:
+        if len(lost) < times:
+            lost.append(manifest.staged[schema.PURCHASE][-1])
+            self.staged_path(lost[-1]).unlink()
+        return commit(self, expected, manifest)
+
+    monkeypatch.setattr(LocalStorage, "commit", losing)
+    return lost
+
+
+async def test_a_part_lost_before_the_load_is_staged_again_and_the_day_commits_once(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    lost = losing_parts(monkeypatch, 2)
+    pipeline = Pipeline(location=str(tmp_path / "data"), seed=8)
+    # Pauses of a tenth of a second: after the other tests of this module, the
+    # session's time-skipping server let the default ones (10 s, 20 s) pass in real time.
+    tuning = replace(BULK, restage_seconds=0.1)
+    result = await run(env, task_queue, RunJob(pipeline, 1, 2500, tuning=tuning), "lost")
+    assert result.last is not None and result.last.purchases == 2500
+    assert len(lost) == 2
+    steps = await activity_types(env, pipeline.batch_workflow_id(1))
+    assert steps.count("extract_purchases") == 3 * 9  # every part, staged three times
+    assert steps.count("load_batch") == 3
+    run_batch(Pipeline(location=str(tmp_path / "plain"), seed=8), purchases=2500)
+    assert tables(tmp_path / "data") == tables(tmp_path / "plain")
+
+
+async def test_a_part_lost_every_time_fails_the_batch_naming_it(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    task_queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    lost = losing_parts(monkeypatch, 99)
+    pipeline = Pipeline(location=str(tmp_path / "data"), seed=8)
+    with pytest.raises(WorkflowFailureError) as err:
+        job = RunJob(pipeline, 1, tuning=Tuning(restage_seconds=0.1))
+        await run(env, task_queue, job, "lost-always")
+    cause = root_cause(err.value)
+    assert isinstance(cause, ApplicationError) and cause.type == STAGED_PART_LOST
+    assert f"staged part missing: {tmp_path / 'data' / '_staging' / lost[-1]}" in cause.message
+    assert len(lost) == Tuning().restage_rounds + 1
+    assert read_checkpoint(pipeline).batch_number == 0
