@@ -25,12 +25,8 @@ from first_temporal.activities.roots import Roots, default_roots
 from first_temporal.client import UserError, connect
 from first_temporal.config import open_storage, task_queue
 from first_temporal.metrics import EtlMetrics, prometheus_runtime
-from first_temporal.workflow import (
-    EtlBatchWorkflow,
-    EtlMartWorkflow,
-    EtlRewindWorkflow,
-    EtlRunWorkflow,
-)
+from first_temporal.upkeep import EtlMartWorkflow, EtlRewindWorkflow
+from first_temporal.workflow import EtlBatchWorkflow, EtlRunWorkflow
 
 log = logging.getLogger("first_temporal.worker")
 

@@ -3,9 +3,9 @@
 EtlBatchWorkflow is one batch: extract -> transform -> load -> mart, for one day, a span
 of many days, or a bulk day whose parts any worker may take; each step stages its rows
 and hands the next only references and counts.
-EtlMartWorkflow keeps the DuckDB mart in step, off the batches' critical path.
 EtlRunWorkflow runs N days in order, one batch workflow per day or span, and survives
-any number of days by continuing as new.
+any number of days by continuing as new. The workflows beside the story (the mart, a
+rewind) are in upkeep.py.
 """
 
 from __future__ import annotations
@@ -38,11 +38,8 @@ with workflow.unsafe.imports_passed_through():
         BatchOutcome,
         BatchSummary,
         LoadJob,
-        MartSummary,
         PartJob,
         PipelineRef,
-        RewindJob,
-        Rewound,
         RunJob,
         RunProgress,
         RunResult,
@@ -338,49 +335,3 @@ class EtlRunWorkflow:
             cause = exc.cause.cause
             return isinstance(cause, ApplicationError) and cause.type == STALE_BATCH
         return False
-
-
-@workflow.defn
-class EtlMartWorkflow:
-    """Keeps a pipeline's DuckDB mart in step with its tables, one refresh at a time.
-
-    Every committed batch signals it (signal-with-start on a per-pipeline id); refreshes
-    requested while one runs are coalesced into the next, which applies everything
-    committed so far. Signals are handled before the loop re-checks, so none is lost.
-    """
-
-    def __init__(self) -> None:
-        self._pending = True  # a start is a request too
-
-    @workflow.signal
-    def refresh(self) -> None:
-        self._pending = True
-
-    @workflow.run
-    async def run(self, job: PipelineRef) -> MartSummary:
-        summary = MartSummary(applied=False, to_batch=0, new_rows=0)
-        rounds = 0
-        while self._pending:
-            self._pending = False
-            summary = await step(MartActivities.update_mart, job, Tuning())
-            rounds += 1
-            if rounds >= 200 and self._pending:
-                workflow.continue_as_new(job)
-        return summary
-
-
-@workflow.defn
-class EtlRewindWorkflow:
-    """Puts a pipeline back to right after a committed batch, then its mart.
-
-    One per pipeline at a time (workflow id <pipeline>-rewind). The rewind holds the data
-    dir's lock, like a commit: a batch commits wholly before it or after it, and a batch
-    computed before it is refused at its commit (its checkpoint is gone) and recomputed.
-    """
-
-    @workflow.run
-    async def run(self, job: RewindJob) -> Rewound:
-        tuning = Tuning()
-        rewound = await step(Loader.rewind_tables, job, tuning)
-        await step(MartActivities.follow_rewind, job, tuning)
-        return rewound
