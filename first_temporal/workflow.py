@@ -99,6 +99,11 @@ async def local_step(activity: Callable[[Any, In], Out], arg: In, tuning: Tuning
     )
 
 
+def refused_as(failure: ActivityError, kind: str) -> bool:
+    """The activity failed with the refusal `kind` (a type of activities/errors.py)."""
+    return isinstance(failure.cause, ApplicationError) and failure.cause.type == kind
+
+
 def committed_details(summaries: list[BatchSummary]) -> str:
     """What the Web UI shows of a committed batch: dates and counts, no table value."""
     first, last = summaries[0], summaries[-1]
@@ -176,10 +181,7 @@ class EtlBatchWorkflow:
                 load = LoadJob(job.pipeline, job.checkpoint, staged[0].dates, staged)
                 return await step(Loader.load_batch, load, job.tuning)
             except ActivityError as exc:
-                lost = isinstance(exc.cause, ApplicationError) and (
-                    exc.cause.type == STAGED_PART_LOST
-                )
-                if not lost or rounds == job.tuning.restage_rounds:
+                if not refused_as(exc, STAGED_PART_LOST) or rounds == job.tuning.restage_rounds:
                     raise
             rounds += 1
             workflow.logger.warning(
@@ -332,6 +334,5 @@ class EtlRunWorkflow:
             )
             return True
         if isinstance(exc, ChildWorkflowError) and isinstance(exc.cause, ActivityError):
-            cause = exc.cause.cause
-            return isinstance(cause, ApplicationError) and cause.type == STALE_BATCH
+            return refused_as(exc.cause, STALE_BATCH)
         return False
