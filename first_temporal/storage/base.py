@@ -87,7 +87,8 @@ class Storage(Protocol):
         ...
 
     def drop_staged(self, batch_number: int) -> None:
-        """Forget the staged parts of committed batches (up to `batch_number`)."""
+        """Forget the staged parts of committed batches up to `batch_number`: only those
+        the checkpoint still holds (a rewind may have undone one, and its re-run stage it)."""
         ...
 
     def ledger_tail(self, checkpoint: Checkpoint, count: int) -> tuple[list[bytes], bytes]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from first_temporal.domain import ledger, schema
-from first_temporal.domain.checkpoint import Checkpoint
+from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.filelock import exclusive_lock
 from first_temporal.storage import csv, local_ledger
 from first_temporal.storage.base import Manifest, StagedPartLost, settled
@@ -109,9 +109,24 @@ class LocalStorage:
             os.replace(tmp, path)  # durability comes from the commit's fsync of the tables
 
     def drop_staged(self, batch_number: int) -> None:
-        """Delete the staging of every batch up to `batch_number`, and what an interrupted
-        drop left. Each folder is first moved aside (so concurrent drops never share one),
-        then deleted: whatever a killed worker left, the next batch's drop deletes."""
+        """Delete the staging of committed batches up to `batch_number`, and what an
+        interrupted drop left. Claimed under the lock, against the checkpoint: a rewind
+        since the load may have made a batch uncommitted, and its re-run stages under the
+        same folder name. Deleted after the lock, so no commit waits for the delete."""
+        if not (self.root / STAGING_DIR).is_dir():
+            return  # nothing staged (or the data dir is gone: the lock would recreate it)
+        with self.lock():
+            self._claim_staged(min(batch_number, self._committed_batch()))
+        self._delete_claimed()
+
+    def _committed_batch(self) -> int:
+        path = self.root / schema.CHECKPOINT_FILE
+        raw = path.read_bytes() if path.is_file() else b""
+        return parse_checkpoint(raw).batch_number if raw else 0
+
+    def _claim_staged(self, batch_number: int) -> None:
+        """Move the staging of every batch up to `batch_number` aside (so concurrent
+        drops never share one): whatever a killed worker left, the next drop deletes."""
         staging = self.root / STAGING_DIR
         if not staging.is_dir():
             return
@@ -120,7 +135,11 @@ class LocalStorage:
             if batch and int(batch[1]) <= batch_number:
                 with suppress(FileNotFoundError):  # a concurrent drop moved it first
                     entry.rename(staging / f".drop-{entry.name}-{uuid.uuid4().hex[:8]}")
-        _delete([e for e in staging.iterdir() if e.name.startswith(".drop-")])
+
+    def _delete_claimed(self) -> None:
+        staging = self.root / STAGING_DIR
+        if staging.is_dir():
+            _delete([e for e in staging.iterdir() if e.name.startswith(".drop-")])
 
     # -- writing -------------------------------------------------------------------
 
@@ -193,7 +212,8 @@ class LocalStorage:
                         fh.truncate(target.ends[table])
                         os.fsync(fh.fileno())
             local_ledger.cut_after(self.root, batch)
-            self.drop_staged(sys.maxsize)  # parts of batches that are gone
+            self._claim_staged(sys.maxsize)  # parts of batches that are gone
+            self._delete_claimed()
             return current, target
 
     def _window_offset(self, current: Checkpoint, manifest: Manifest, end: int) -> int:

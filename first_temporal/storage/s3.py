@@ -48,7 +48,7 @@ import polars as pl
 from botocore.exceptions import ClientError
 
 from first_temporal.domain import ledger, schema
-from first_temporal.domain.checkpoint import Checkpoint
+from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
 from first_temporal.domain.ledger import HEADER, commit_lines
 from first_temporal.storage import csv, s3_checks, s3_client, s3_race, s3_rewind
@@ -200,12 +200,17 @@ class S3Storage:
         return found[0]
 
     def drop_staged(self, batch_number: int) -> None:
-        """Every staged part of a batch up to `batch_number`: a span's folder is named by
-        its first batch, and a crashed attempt's by whatever batch it was computing."""
+        """Every staged part of a committed batch up to `batch_number` (a span's folder is
+        named by its first batch, a crashed attempt's by whatever batch it was computing):
+        a rewind since the load may have made a batch uncommitted, and its re-run stages
+        under the same names."""
+        found = self._fetch(self.checkpoint_key)
+        committed = parse_checkpoint(found[0]).batch_number if found else 0
         keys = [
             k
             for k in self._keys_after(self.staged_key(""))
-            if (found := STAGED_FOLDER.search(k)) and int(found.group(1)) <= batch_number
+            if (folder := STAGED_FOLDER.search(k))
+            and int(folder.group(1)) <= min(batch_number, committed)
         ]
         for start in range(0, len(keys), 1000):
             chunk = [{"Key": k} for k in keys[start : start + 1000]]

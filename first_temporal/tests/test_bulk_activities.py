@@ -217,6 +217,29 @@ def test_a_loads_staged_parts_are_deleted_after_it_completes_or_by_the_next_load
     assert tables(root) == as_one_part
 
 
+def test_a_delete_after_a_rewind_spares_the_re_run_of_the_batch_it_was_for(
+    tmp_path: Path, as_one_part: dict[str, bytes]
+):
+    """The delete trails the load: a rewind and a re-run of the same batch can come
+    first, and the re-run stages under the same folder name. Only what is still
+    committed goes."""
+    root = tmp_path / "data"
+    pipeline = before_bulk(root)
+    cleanup = Held()
+    first = stage_batch(pipeline, purchases=TOTAL, tuning=BULK)
+    ActivityEnvironment().run(Loader(open_storage, cleanup).load_batch, first)
+    LocalStorage(root).rewind(pipeline.seed, 3)
+    again = stage_batch(pipeline, purchases=TOTAL, tuning=BULK)
+    assert again == first and len(staged_batches(root)) == 1  # the same folder, anew
+    cleanup.released.set()
+    cleanup.shutdown(wait=True)
+    assert len(staged_batches(root)) == 1  # batch 4 is not committed any more
+    [summary] = ActivityEnvironment().run(Loader(open_storage).load_batch, again)
+    assert summary.batch_number == 4 and staged_batches(root) == []
+    run_batches(pipeline, 4)
+    assert tables(root) == as_one_part
+
+
 def test_a_failed_delete_after_the_load_is_logged_and_left_to_the_next_load(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):

@@ -171,6 +171,25 @@ def test_commit_from_a_stale_checkpoint_is_refused(s3: Any) -> None:
     assert {k: v for k, v in after.items() if k not in staged} == before
 
 
+def test_only_the_staging_of_committed_batches_is_dropped(s3: Any) -> None:
+    """A load's delete trails it: by then a rewind may have undone its batch, and a
+    re-run staged it again under the same keys."""
+    pipeline = Pipeline(location=LOCATION, seed=SEED)
+    run_batches(pipeline, 2)
+    job, manifest = staged_manifest(pipeline)
+    storage = S3Storage(LOCATION)
+
+    def staged() -> list[str]:
+        return [key for key in objects(s3) if "/_staging/" in key]
+
+    assert staged() and all("/_staging/batch-000003-" in key for key in staged())
+    storage.drop_staged(3)  # batch 3 is not committed
+    assert staged() and storage.read_checkpoint(SEED).batch_number == 2
+    storage.commit(job.checkpoint, manifest)
+    storage.drop_staged(3)
+    assert staged() == []
+
+
 class Interleaved(S3Storage):
     """Runs `meanwhile` right before its first conditional checkpoint write: a race."""
 
