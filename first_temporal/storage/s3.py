@@ -36,7 +36,6 @@ of Checkpoint.initial, so a new pipeline starts from the same record on every ba
 from __future__ import annotations
 
 import io
-import itertools
 import logging
 import re
 from collections.abc import Iterator
@@ -47,19 +46,16 @@ from typing import Any
 import polars as pl
 from botocore.exceptions import ClientError
 
-from first_temporal.domain import ledger, schema
+from first_temporal.domain import schema
 from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
 from first_temporal.domain.errors import BadInput, StaleBatch
-from first_temporal.domain.ledger import HEADER, commit_lines
-from first_temporal.storage import csv, s3_checks, s3_client, s3_race, s3_rewind
+from first_temporal.storage import csv, s3_checks, s3_client, s3_ledger, s3_race, s3_rewind
 from first_temporal.storage.base import Manifest, StagedPartLost
-from first_temporal.storage.files import runs_of
 from first_temporal.storage.s3_objects import BATCH_KEY, is_date, object_rows, split_rows
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "_checkpoint"
-LEDGER_DIR = "_ledger"  # one object per commit: its ledger lines (see domain/ledger.py)
 CONFLICT = {"PreconditionFailed", "412", "NoSuchKey"}  # NoSuchKey: If-Match on a deleted key
 MISSING = {"NoSuchKey", "404", "NotFound"}
 READ_THREADS = 8
@@ -217,16 +213,7 @@ class S3Storage:
             self._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
 
     def ledger_tail(self, checkpoint: Checkpoint, count: int) -> tuple[list[bytes], bytes]:
-        """Walks back one commit object at a time: a GET per commit shown."""
-        lines: list[bytes] = []
-        end = checkpoint.batch_number
-        while end > 0 and len(lines) <= count:
-            found = self._get(self.ledger_key(end))
-            if found is None:  # the ledger starts after this batch
-                break
-            lines = [x + b"\n" for x in found[0].rstrip(b"\n").split(b"\n")] + lines
-            end = ledger.parse(lines[0], 0).batch_number - 1
-        return ledger.last_lines(lines, count)
+        return s3_ledger.tail(self, checkpoint, count)
 
     def rewind(self, seed: int, batch: int) -> tuple[Checkpoint, Checkpoint]:
         return s3_rewind.rewind(self, seed, batch)
@@ -250,7 +237,7 @@ class S3Storage:
         written = [key for key, _ in objects] + [self.ledger_key(manifest.batch_number)]
         for key, body in objects:
             self._put(key, body)
-        self._put(written[-1], self._ledger(current, manifest, staged))
+        self._put(written[-1], s3_ledger.commit_object(self, current, manifest, staged))
         rows = {t: current.rows[t] + manifest.rows.get(t, 0) for t in schema.BATCH_TABLES}
         committed = current.advanced(
             previous_date=manifest.batch_date,
@@ -291,20 +278,6 @@ class S3Storage:
             f" to batch {current.batch_number} ({current.previous_date or 'none'}) meanwhile"
         )
 
-    def _ledger(self, current: Checkpoint, manifest: Manifest, staged: dict[str, bytes]) -> bytes:
-        """The commit's ledger lines, one object per commit (a span's: one line per day),
-        chained to the last line of the committed batch's object (none: the ledger starts
-        here). On S3 a table's `end` is its row count, like the checkpoint's."""
-        found = self._get(self.ledger_key(current.batch_number)) if current.batch_number else None
-        previous = found[0].rstrip(b"\n").rsplit(b"\n", 1)[-1] + b"\n" if found else HEADER
-        runs = {}
-        for table in schema.BATCH_TABLES:
-            counts = manifest.day_rows[table]
-            ends = itertools.accumulate(counts, initial=current.rows[table])
-            digests = [hashed for _, hashed in runs_of(staged[table], counts)]
-            runs[table] = list(zip(list(ends)[1:], digests, strict=True))
-        return b"".join(commit_lines(current, manifest.dates, manifest.day_rows, runs, previous))
-
     def staged_tables(self, manifest: Manifest) -> dict[str, bytes]:
         """Each table's staged rows of the batch, its parts in order."""
         return {
@@ -313,7 +286,7 @@ class S3Storage:
         }
 
     def ledger_key(self, batch_number: int) -> str:
-        return f"{self.root}{LEDGER_DIR}/batch-{batch_number:06d}.csv"
+        return s3_ledger.key(self, batch_number)
 
     def batch_objects(
         self, manifest: Manifest, staged: dict[str, bytes]
