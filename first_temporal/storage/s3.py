@@ -201,12 +201,11 @@ class S3Storage:
         a rewind since the load may have made a batch uncommitted, and its re-run stages
         under the same names."""
         found = self._fetch(self.checkpoint_key)
-        committed = parse_checkpoint(found[0]).batch_number if found else 0
+        upto = min(batch_number, parse_checkpoint(found[0]).batch_number if found else 0)
         keys = [
             k
             for k in self._keys_after(self.staged_key(""))
-            if (folder := STAGED_FOLDER.search(k))
-            and int(folder.group(1)) <= min(batch_number, committed)
+            if (folder := STAGED_FOLDER.search(k)) and int(folder.group(1)) <= upto
         ]
         for start in range(0, len(keys), 1000):
             chunk = [{"Key": k} for k in keys[start : start + 1000]]
