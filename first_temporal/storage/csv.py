@@ -31,10 +31,23 @@ SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
 
 
 def write(table: str, frame: pl.DataFrame, target: str | IO[bytes], header: bool = False) -> None:
-    """The table's columns of `frame`, in table order (extra columns are left out)."""
+    """The table's columns of `frame`, in table order (extra columns are left out). A path
+    is written through a file opened here (see `opened`)."""
+    if isinstance(target, str):
+        with opened(target) as out:
+            write(table, frame, out, header)
+        return
     frame.select(schema.COLUMNS[table]).write_csv(
         target, include_header=header, line_terminator="\n"
     )
+
+
+def opened(path: str) -> IO[bytes]:
+    """A new file for polars to write into. Given the path instead, polars opens it twice,
+    truncating it the second time, and on ext4 a file truncated to nothing starts its
+    writeback as it is closed (auto_da_alloc): a bulk day's staged parts, deleted a second
+    later, went to disk with the tables and made the load's fsync wait for them."""
+    return open(path, "wb")
 
 
 def encode(table: str, frame: pl.DataFrame, header: bool = False) -> bytes:

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import date, timedelta
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 
@@ -99,13 +100,14 @@ class LocalStorage:
             raise StagedPartLost(f"staged part missing: {path}")
         return pl.read_ipc(path)
 
-    def _stage_file(self, name: str, write: Callable[[str], object]) -> None:
+    def _stage_file(self, name: str, write: Callable[[IO[bytes]], object]) -> None:
         """Written to a temporary and renamed into place: concurrent attempts of one part
         (any process or thread) write their own temporaries and the same bytes."""
         path = self.staged_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         with temporary(path) as tmp:
-            write(str(tmp))
+            with csv.opened(str(tmp)) as out:
+                write(out)
             os.replace(tmp, path)  # durability comes from the commit's fsync of the tables
 
     def drop_staged(self, batch_number: int) -> None:

@@ -5,6 +5,7 @@ same through the workflow, and a failing part failing the day.)"""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -105,6 +106,30 @@ def test_each_part_stages_its_own_rows_under_a_name_given_by_them(tmp_path: Path
     assert sum(events[0].rows[schema.DELIVERY]) > sum(events[0].rows[schema.DISPUTE])
     for part in events[1:]:
         assert part.rows.get(schema.DELIVERY, [0]) == part.rows.get(schema.DISPUTE, [0])
+
+
+def test_staged_parts_are_written_through_files_opened_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Given a path, polars opens it twice, the second time truncating it, and ext4 then
+    sends the file to disk as it closes: a bulk day's staged parts (deleted a second later)
+    took the disk from the load's fsync. Every staged file must reach polars open."""
+    targets: list[object] = []
+    for writer in ("write_csv", "write_ipc"):
+        real = getattr(pl.DataFrame, writer)
+
+        def spy(frame: pl.DataFrame, target: object, *args: Any, _real: Any = real, **kw: Any):
+            targets.append(target)
+            return _real(frame, target, *args, **kw)
+
+        monkeypatch.setattr(pl.DataFrame, writer, spy)
+    pipeline = before_bulk(tmp_path / "data")
+    targets.clear()
+    load = stage_batch(pipeline, purchases=TOTAL, tuning=BULK)
+    staged = [n for s in load.parts for names in s.files.values() for n in names]
+    handed = [n for s in load.parts for n in s.open_purchases]
+    assert len(targets) == len(staged) + len(handed) > 9
+    assert not [t for t in targets if isinstance(t, str | os.PathLike)]
 
 
 def test_a_part_stages_its_rows_a_piece_at_a_time_and_commits_the_same_bytes(
