@@ -10,10 +10,11 @@ from pathlib import Path
 import duckdb
 
 from first_temporal.domain import schema
-from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput
 from first_temporal.mart.db import one
 from first_temporal.storage.local import LocalStorage
+from first_temporal.storage.local_checks import recorded_checkpoint
 
 MART_FILE = "mart.duckdb"
 TAIL_BYTES = 256
@@ -46,12 +47,10 @@ class MartState:
 
 def read_committed(data_dir: Path) -> Checkpoint | None:
     """The verified checkpoint, or None before the pipeline's first commit."""
-    raw_path = data_dir / schema.CHECKPOINT_FILE
-    raw = raw_path.read_bytes() if raw_path.is_file() else b""
-    if not raw:
+    recorded = recorded_checkpoint(data_dir)
+    if recorded is None:
         return None
-    seed = parse_checkpoint(raw).seed
-    return LocalStorage(data_dir).read_checkpoint(seed)
+    return LocalStorage(data_dir).read_checkpoint(recorded.seed)
 
 
 def load_state(con: duckdb.DuckDBPyConnection) -> MartState:

@@ -29,7 +29,7 @@ from typing import IO
 import polars as pl
 
 from first_temporal.domain import ledger, schema
-from first_temporal.domain.checkpoint import Checkpoint, parse_checkpoint
+from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.filelock import exclusive_lock
 from first_temporal.storage import csv, local_ledger
 from first_temporal.storage.base import Manifest, StagedPartLost, settled
@@ -41,7 +41,11 @@ from first_temporal.storage.files import (
     temporary,
     write_at,
 )
-from first_temporal.storage.local_checks import table_path, verified_checkpoint
+from first_temporal.storage.local_checks import (
+    recorded_checkpoint,
+    table_path,
+    verified_checkpoint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +126,8 @@ class LocalStorage:
         self._delete_claimed()
 
     def _committed_batch(self) -> int:
-        path = self.root / schema.CHECKPOINT_FILE
-        raw = path.read_bytes() if path.is_file() else b""
-        return parse_checkpoint(raw).batch_number if raw else 0
+        recorded = recorded_checkpoint(self.root)
+        return recorded.batch_number if recorded else 0
 
     def _claim_staged(self, batch_number: int) -> None:
         """Move the staging of every batch up to `batch_number` aside (so concurrent

@@ -19,6 +19,14 @@ def table_path(root: Path, table: str) -> Path:
     return root / f"{table}.csv"
 
 
+def recorded_checkpoint(root: Path) -> Checkpoint | None:
+    """The checkpoint file as written, not checked against the tables (None: absent or
+    empty, nothing committed yet)."""
+    cp_path = root / schema.CHECKPOINT_FILE
+    raw = cp_path.read_bytes() if cp_path.is_file() else b""
+    return parse_checkpoint(raw) if raw else None
+
+
 def verified_checkpoint(root: Path, seed: int) -> Checkpoint:
     """The committed checkpoint, checked against the tables: BadInput naming file, line
     and column when they disagree."""
@@ -26,12 +34,10 @@ def verified_checkpoint(root: Path, seed: int) -> Checkpoint:
         raise BadInput(
             f"{root}: the data directory is a file — set ETL_DATA_DIR or --data-dir to a directory"
         )
-    cp_path = root / schema.CHECKPOINT_FILE
-    raw = cp_path.read_bytes() if cp_path.is_file() else b""
-    if not raw:
-        _check_no_rows_without_checkpoint(root, cp_path.exists())
+    cp = recorded_checkpoint(root)
+    if cp is None:
+        _check_no_rows_without_checkpoint(root, (root / schema.CHECKPOINT_FILE).exists())
         return Checkpoint.initial(seed)
-    cp = parse_checkpoint(raw)
     if cp.seed != seed:
         raise BadInput(
             f"{schema.CHECKPOINT_FILE}: these tables were built with seed {cp.seed}, not {seed}"
