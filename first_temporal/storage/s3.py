@@ -59,6 +59,7 @@ CHECKPOINT_DIR = "_checkpoint"
 CONFLICT = {"PreconditionFailed", "412", "NoSuchKey"}  # NoSuchKey: If-Match on a deleted key
 MISSING = {"NoSuchKey", "404", "NotFound"}
 READ_THREADS = 8
+DELETE_BATCH = 1000  # DeleteObjects' limit
 STAGED_FOLDER = re.compile(r"_staging/batch-(\d+)-")
 
 
@@ -125,6 +126,11 @@ class S3Storage:
         """extra: conditions (IfMatch, IfNoneMatch) and Metadata."""
         response = self._call("put_object", Key=key, Body=body, ContentType="text/csv", **extra)
         return str(response["ETag"])
+
+    def _delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), DELETE_BATCH):
+            chunk = [{"Key": key} for key in keys[start : start + DELETE_BATCH]]
+            self._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
 
     # -- reading -------------------------------------------------------------------
 
@@ -207,9 +213,7 @@ class S3Storage:
             for k in self._keys_after(self.staged_key(""))
             if (folder := STAGED_FOLDER.search(k)) and int(folder.group(1)) <= upto
         ]
-        for start in range(0, len(keys), 1000):
-            chunk = [{"Key": k} for k in keys[start : start + 1000]]
-            self._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
+        self._delete(keys)
 
     def ledger_tail(self, checkpoint: Checkpoint, count: int) -> tuple[list[bytes], bytes]:
         return s3_ledger.tail(self, checkpoint, count)

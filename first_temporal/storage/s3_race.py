@@ -28,8 +28,6 @@ from first_temporal.storage.base import Manifest, settled
 if TYPE_CHECKING:
     from first_temporal.storage.s3 import S3Storage
 
-DELETE_BATCH = 1000  # DeleteObjects' limit
-
 
 def ours(
     current: Checkpoint, writer: str, expected: Checkpoint, manifest: Manifest
@@ -51,9 +49,7 @@ def forget(storage: S3Storage, written: list[str], end: int, current: Checkpoint
     committed commit ends at `end` too (its keys are the same)."""
     if not written or _commit_ends_at(storage, end, current):
         return
-    for start in range(0, len(written), DELETE_BATCH):
-        chunk = [{"Key": key} for key in written[start : start + DELETE_BATCH]]
-        storage._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
+    storage._delete(written)
 
 
 def _commit_ends_at(storage: S3Storage, end: int, current: Checkpoint) -> bool:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from first_temporal.storage.s3 import S3Storage
 
 LEDGER_KEY = re.compile(r"/batch-(\d{6})\.csv$")
-DELETE_BATCH = 1000  # DeleteObjects' limit
 
 
 class CheckpointMoved(RuntimeError):
@@ -45,9 +44,7 @@ def rewind(storage: S3Storage, seed: int, batch: int) -> tuple[Checkpoint, Check
             raise CheckpointMoved(f"{storage.url(storage.checkpoint_key)}: {exc}") from None
     later = [key for key in _keys(storage, storage.root) if _batch_of(key) > batch]
     later += _keys(storage, f"{storage.root}_staging/")  # staged parts of batches now gone
-    for start in range(0, len(later), DELETE_BATCH):
-        chunk = [{"Key": key} for key in later[start : start + DELETE_BATCH]]
-        storage._call("delete_objects", Delete={"Objects": chunk, "Quiet": True})
+    storage._delete(later)
     return current, target
 
 
