@@ -28,7 +28,7 @@ def commit_object(
     """The commit's ledger lines (a span's: one per day), chained to the committed
     batch's object (none: the ledger starts here)."""
     found = storage._get(key(storage, current.batch_number)) if current.batch_number else None
-    previous = found[0].rstrip(b"\n").rsplit(b"\n", 1)[-1] + b"\n" if found else ledger.HEADER
+    previous = last_line(found[0]) if found else ledger.HEADER
     runs = {}
     for table in schema.BATCH_TABLES:
         counts = manifest.day_rows[table]
@@ -36,6 +36,11 @@ def commit_object(
         digests = [hashed for _, hashed in runs_of(staged[table], counts)]
         runs[table] = list(zip(list(ends)[1:], digests, strict=True))
     return b"".join(ledger.commit_lines(current, manifest.dates, manifest.day_rows, runs, previous))
+
+
+def last_line(body: bytes) -> bytes:
+    """A commit object's last ledger line: the batch it commits up to."""
+    return body.rstrip(b"\n").rsplit(b"\n", 1)[-1] + b"\n"
 
 
 def tail(storage: S3Storage, checkpoint: Checkpoint, count: int) -> tuple[list[bytes], bytes]:

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from first_temporal.domain import ledger
 from first_temporal.domain.checkpoint import Checkpoint
 from first_temporal.domain.errors import BadInput
-from first_temporal.storage import s3_checks
+from first_temporal.storage import s3_checks, s3_ledger
 from first_temporal.storage.s3_objects import BATCH_KEY
 
 if TYPE_CHECKING:
@@ -60,8 +60,7 @@ def _checkpoint_after(storage: S3Storage, seed: int, batch: int) -> Checkpoint:
             else "the ledger does not reach back to it"
         )
         raise BadInput(f"batch {batch} cannot be restored on {storage.location}: {hint}")
-    last = found[0].rstrip(b"\n").rsplit(b"\n", 1)[-1] + b"\n"
-    return ledger.parse(last, 0).checkpoint(seed, window_offset=0)
+    return ledger.parse(s3_ledger.last_line(found[0]), 0).checkpoint(seed, window_offset=0)
 
 
 def _keys(storage: S3Storage, prefix: str) -> list[str]:
