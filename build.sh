@@ -73,13 +73,20 @@ except OSError:
 EOF
 }
 
-wait_port() {
-  local i
-  for i in $(seq 1 120); do
-    port_open "$HOST" "$PORT" && return 0
+# An open port is not enough: a server restarted on its database refuses clients ("Frontend is
+# not healthy yet") for a moment after it listens. The CLI's health check dials like a client.
+serving() {
+  "$VENV/bin/temporal" operator cluster health --address "$TEMPORAL_ADDRESS" \
+    --command-timeout 3s --disable-config-file --disable-config-env 2>/dev/null | grep -q SERVING
+}
+
+wait_serving() {
+  local deadline=$((SECONDS + 30))
+  until serving; do
+    ((SECONDS < deadline)) \
+      || die "the Temporal dev server did not serve $TEMPORAL_ADDRESS within 30 s — see $RUN/temporal.log"
     sleep 0.25
   done
-  die "the Temporal dev server did not open $TEMPORAL_ADDRESS within 30 s — see $RUN/temporal.log"
 }
 
 server_args() {
@@ -101,7 +108,7 @@ start_server() {
   # shellcheck disable=SC2046
   nohup "$VENV/bin/temporal" server $(server_args) > "$RUN/temporal.log" 2>&1 &
   echo $! > "$RUN/temporal.pid"
-  wait_port
+  wait_serving
   say "Temporal dev server started on $TEMPORAL_ADDRESS (pid $(cat "$RUN/temporal.pid"), log $RUN/temporal.log)"
 }
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from first_temporal.bench.processes import ROOT, free_port, port_open, process_env, wait_for
+from first_temporal.bench.processes import ROOT, free_port, process_env, server_serving, wait_for
 from first_temporal.config import Pipeline
 
 QUEUE = "bench"
@@ -50,7 +50,7 @@ class Harness:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: port_open(self.port), 60, "the dev server")
+        wait_for(lambda: server_serving(self.address), 60, "the dev server")
 
     def start_worker(self) -> None:
         self.stop_worker()

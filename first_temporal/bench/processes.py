@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,9 +34,19 @@ def process_env(address: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
+def server_serving(address: str) -> bool:
+    """Whether a Temporal frontend at `address` answers clients. An open port is not enough:
+    a server restarted on its database refuses them ("Frontend is not healthy yet") for a
+    moment after it listens. The CLI dials like a client (GetSystemInfo), then asks for health;
+    its own config file and environment are ignored, so a user's profile cannot redirect it."""
+    cli = Path(sys.executable).parent / "temporal"
+    check = [str(cli), "operator", "cluster", "health", "--address", address]
     try:
-        socket.create_connection((host, port), timeout=0.5).close()
-        return True
-    except OSError:
+        result = subprocess.run(
+            [*check, "--command-timeout", "3s", "--disable-config-file", "--disable-config-env"],
+            capture_output=True,
+            timeout=10,
+        )
+    except subprocess.TimeoutExpired:
         return False
+    return result.returncode == 0 and b"SERVING" in result.stdout

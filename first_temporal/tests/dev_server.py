@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from first_temporal.tests.conftest import TEMPORAL_CLI
-from first_temporal.tests.processes import free_port, port_open, wait_for
+from first_temporal.tests.processes import free_port, server_serving, wait_for
 
 
 class DevServer:
@@ -29,7 +29,7 @@ class DevServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: port_open(self.port), 30, "the dev server")
+        wait_for(lambda: server_serving(self.address), 30, "the dev server")
         return self
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:

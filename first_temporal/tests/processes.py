@@ -8,9 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from first_temporal.bench.processes import ROOT, free_port, port_open, process_env, wait_for
+from first_temporal.bench.processes import ROOT, free_port, process_env, server_serving, wait_for
 
-__all__ = ["ROOT", "TEST_ROOT", "free_port", "port_open", "process_env", "wait_for"]
+__all__ = ["ROOT", "TEST_ROOT", "free_port", "process_env", "server_serving", "wait_for"]
 
 
 TEST_ROOT = tempfile.gettempdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 import time
 from functools import partial
 from pathlib import Path
@@ -15,6 +16,8 @@ from first_temporal.tests.batches import run_batches
 from first_temporal.tests.dev_server import DevServer
 from first_temporal.tests.processes import (
     WorkerProcess,
+    free_port,
+    server_serving,
     start_starter,
     wait_for,
 )
@@ -31,6 +34,17 @@ def clean_tables(tmp_path: Path, batches: int) -> dict[str, bytes]:
 
 def reached(directory: Path, number: int) -> bool:
     return batch_number(directory) >= number
+
+
+def test_a_server_counts_as_up_when_it_serves_clients_not_when_its_port_opens(address: str):
+    # A restarted server listens before its frontend takes clients; waiting on the port alone
+    # let a test's Client.connect fail with "Frontend is not healthy yet".
+    assert server_serving(address)
+    assert not server_serving(f"127.0.0.1:{free_port()}")  # nothing listens
+    with socket.socket() as listener:  # something listens, but it is no Temporal frontend
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        assert not server_serving(f"127.0.0.1:{listener.getsockname()[1]}")
 
 
 def test_sigkilled_workers_lose_and_duplicate_nothing(
