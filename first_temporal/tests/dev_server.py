@@ -7,8 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from first_temporal.tests.conftest import TEMPORAL_CLI
-from first_temporal.tests.processes import free_port, server_serving, wait_for
+from first_temporal.tests.processes import free_port, start_dev_server
 
 
 class DevServer:
@@ -19,17 +18,7 @@ class DevServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> DevServer:
-        self.proc = subprocess.Popen(
-            [
-                str(TEMPORAL_CLI),
-                *("server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port)),
-                *("--ui-port", str(free_port()), "--headless", "--db-filename", str(self.db)),
-                *("--log-level", "error"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(lambda: server_serving(self.address), 30, "the dev server")
+        self.proc = start_dev_server(self.port, db=self.db, timeout=30)
         return self
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:

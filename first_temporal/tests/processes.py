@@ -8,9 +8,26 @@ import sys
 import tempfile
 from pathlib import Path
 
-from first_temporal.bench.processes import ROOT, free_port, process_env, server_serving, wait_for
+from first_temporal.bench.processes import (
+    ROOT,
+    TEMPORAL_CLI,
+    free_port,
+    process_env,
+    server_serving,
+    start_dev_server,
+    wait_for,
+)
 
-__all__ = ["ROOT", "TEST_ROOT", "free_port", "process_env", "server_serving", "wait_for"]
+__all__ = [
+    "ROOT",
+    "TEMPORAL_CLI",
+    "TEST_ROOT",
+    "free_port",
+    "process_env",
+    "server_serving",
+    "start_dev_server",
+    "wait_for",
+]
 
 
 TEST_ROOT = tempfile.gettempdir()

@@ -23,8 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from first_temporal.config import Pipeline
 from first_temporal.jobs import RewindJob, RunJob
 from first_temporal.settings import Tuning
-from first_temporal.tests.conftest import TEMPORAL_CLI
-from first_temporal.tests.processes import WorkerProcess
+from first_temporal.tests.processes import TEMPORAL_CLI, WorkerProcess
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "record-histories"

@@ -21,10 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 from first_temporal.config import DEFAULT_SEED, Pipeline
 from first_temporal.search_attributes import BATCH_DATE, PIPELINE
 from first_temporal.tests.batches import run_batches
-from first_temporal.tests.conftest import TEMPORAL_CLI
 from first_temporal.tests.fault_proxy import FAULTS, FaultPlan, FaultProxy
 from first_temporal.tests.moto_server import REGION, MotoServer, moto_server, use_moto
-from first_temporal.tests.processes import ROOT, WorkerProcess, start_starter, starter
+from first_temporal.tests.processes import ROOT, TEMPORAL_CLI, WorkerProcess, start_starter, starter
 
 ARTIFACT = ROOT / ".run" / "test-artifacts" / "s3_faults.json"
 FAILED_ATTEMPT = "Completing activity as failed"  # the SDK's line for a failed attempt
